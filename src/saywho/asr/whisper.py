@@ -1,0 +1,112 @@
+"""faster-whisper (CTranslate2) with word timestamps: the recognizer adapter."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho import models
+from saywho.config import RecognizeConfig
+from saywho.errors import ConfigError, ModelError
+from saywho.types import ModelInfo, Span, Utterance, Word
+
+__all__ = ["Recognition", "WhisperRecognizer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What the recognizer heard, on the clock of the samples it was given."""
+
+    language: str | None
+    language_probability: float | None
+    utterances: tuple[Utterance, ...]
+
+
+class WhisperRecognizer:
+    """A loaded Whisper model; reuse one for many files."""
+
+    def __init__(self, config: RecognizeConfig) -> None:
+        source = models.resolve_whisper(config.model)
+        self.info: ModelInfo = source.info
+        self.config = config
+        self._model = _load(source, config)
+        self.supported_languages: tuple[str, ...] = tuple(self._model.supported_languages)
+        _check_language(config, self.supported_languages)
+
+    def recognize(
+        self, samples: npt.NDArray[np.float32], on_progress: Callable[[float], None] | None = None
+    ) -> Recognition:
+        """Recognize 16 kHz mono ``samples`` (shape (n,)); times are seconds from sample 0.
+
+        ``on_progress`` is called with the seconds recognized so far.
+        """
+        if samples.shape[0] == 0:
+            return Recognition(self.config.language, None, ())
+        config = self.config
+        segments, info = self._model.transcribe(
+            samples,
+            language=config.language,
+            task=config.task,
+            beam_size=config.beam_size,
+            initial_prompt=config.initial_prompt,
+            hotwords=config.hotwords,
+            word_timestamps=True,
+            vad_filter=False,  # our VAD already removed the silence
+        )
+        utterances = []
+        for segment in segments:
+            utterances.append(_utterance(segment))
+            if on_progress is not None:
+                on_progress(float(segment.end))
+        probability = None if config.language else float(info.language_probability)
+        return Recognition(info.language, probability, tuple(u for u in utterances if u.words))
+
+
+def _load(source: models.WhisperSource, config: RecognizeConfig) -> Any:
+    from faster_whisper import WhisperModel
+
+    threads = config.threads or os.cpu_count() or 1
+    try:
+        return WhisperModel(
+            source.location,
+            device=config.device,
+            compute_type=config.compute_type,
+            cpu_threads=threads,
+            local_files_only=not source.is_hub,
+        )
+    except Exception as error:  # faster-whisper / huggingface_hub / ctranslate2 raise many kinds
+        hint = " (a hub model needs the network the first time)" if source.is_hub else ""
+        raise ModelError(f"cannot load Whisper model {config.model!r}{hint}: {error}") from error
+
+
+def _check_language(config: RecognizeConfig, supported: tuple[str, ...]) -> None:
+    if config.language is None or config.language in supported:
+        return
+    if supported == ("en",):
+        raise ConfigError(
+            f"model {config.model} is English-only; drop --language {config.language} "
+            "or use a multilingual model such as base"
+        )
+    raise ConfigError(
+        f"unknown language {config.language!r}: use a Whisper language code such as "
+        "en, de, fr, es, ja (or leave it out to detect the language)"
+    )
+
+
+def _utterance(segment: Any) -> Utterance:
+    words = tuple(
+        Word(
+            text=word.word.strip(),
+            span=Span(float(word.start), max(float(word.start), float(word.end))),
+            probability=float(word.probability),
+        )
+        for word in segment.words or ()
+        if word.word.strip()
+    )
+    start = float(segment.start)
+    return Utterance(Span(start, max(start, float(segment.end))), segment.text.strip(), words)

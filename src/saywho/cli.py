@@ -1,0 +1,270 @@
+"""The ``saywho`` command: it only parses, calls the library, and maps errors to exit codes.
+
+Exit codes: 0 all went well; 1 at least one file failed (the others were still done);
+2 bad usage, options or config (nothing was processed); 3 a model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from saywho import __version__, models
+from saywho.config import PipelineConfig, config_from_options, merge_config
+from saywho.errors import ConfigError, ModelError, SaywhoError
+from saywho.formats import FORMATS, parse_formats
+from saywho.outputs import write_outputs
+from saywho.pipeline import Pipeline
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+DEFAULT_FORMATS = "txt,srt,vtt,json,tsv"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s"
+    )
+    console = Console(stderr=True, quiet=args.quiet)
+    try:
+        return int(args.run(args, console))
+    except ModelError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        return EXIT_MODEL
+    except SaywhoError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saywho", description="Who said what, and when. Offline.")
+    parser.add_argument("--version", action="version", version=f"saywho {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("transcribe", help="transcribe audio or video files")
+    run.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    run.add_argument(
+        "-o", "--output-dir", type=Path, default=Path("."), help="where results go (default: .)"
+    )
+    run.add_argument(
+        "-f",
+        "--formats",
+        default=DEFAULT_FORMATS,
+        help=f"comma-separated formats out of {','.join(FORMATS)}, or all (default: {DEFAULT_FORMATS})",
+    )
+    run.add_argument(
+        "--model", help="base (default), tiny.en, a CTranslate2 model directory, or a hub name"
+    )
+    run.add_argument("--language", help="language code such as en or de (default: detect)")
+    run.add_argument("--task", choices=("transcribe", "translate"))
+    run.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
+    run.add_argument("--hotwords", help="words to favour (names, jargon)")
+    run.add_argument("--beam-size", type=int)
+    run.add_argument("--threads", type=int, help="CPU threads for recognition (default: all cores)")
+    run.add_argument("--compute-type", help="int8 (default on CPU), float32, float16, …")
+    run.add_argument(
+        "--no-vad",
+        dest="vad",
+        action="store_false",
+        default=None,
+        help="skip voice activity detection",
+    )
+    run.add_argument("--config", type=Path, help="TOML file with [vad] and [recognize] tables")
+    _add_common(run)
+    run.set_defaults(run=_transcribe)
+
+    model_cmd = commands.add_parser("models", help="list or verify the bundled models")
+    model_sub = model_cmd.add_subparsers(required=True, metavar="ACTION")
+    listing = model_sub.add_parser(
+        "list", help="every model: role, size, sha256, location, installed"
+    )
+    _add_common(listing)
+    listing.set_defaults(run=_models_list)
+    verify = model_sub.add_parser("verify", help="check every model file against its sha256")
+    _add_common(verify)
+    verify.set_defaults(run=_models_verify)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+
+
+@dataclass(frozen=True, slots=True)
+class _FileResult:
+    path: Path
+    duration_s: float
+    seconds: float
+    error: str | None
+
+
+def _transcribe(args: argparse.Namespace, console: Console) -> int:
+    formats = parse_formats(args.formats)
+    config = _build_config(args)
+    with console.status("loading models…"):
+        pipeline = Pipeline(config)
+    stems = _unique_stems(args.files)
+    results = []
+    with _progress(console) as progress:
+        for path, stem in zip(args.files, stems, strict=True):
+            results.append(
+                _transcribe_one(pipeline, path, stem, args.output_dir, formats, progress)
+            )
+    _print_summary(console, results)
+    if any(r.error for r in results):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _build_config(args: argparse.Namespace) -> PipelineConfig:
+    config = PipelineConfig()
+    if args.config is not None:
+        config = merge_config(config, _read_toml(args.config))
+    options = {
+        key: getattr(args, key)
+        for key in (
+            "model",
+            "language",
+            "task",
+            "initial_prompt",
+            "hotwords",
+            "beam_size",
+            "threads",
+            "compute_type",
+            "vad",
+        )
+    }
+    return config_from_options(config, options)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from error
+
+
+def _transcribe_one(
+    pipeline: Pipeline,
+    path: Path,
+    stem: str,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    progress: Progress,
+) -> _FileResult:
+    task = progress.add_task(path.name, total=None)
+    started = time.perf_counter()
+
+    def hook(stage: str, done_s: float, total_s: float) -> None:
+        progress.update(
+            task, total=max(total_s, 1e-9), completed=done_s, description=f"{path.name} · {stage}"
+        )
+
+    try:
+        transcript = pipeline.transcribe(path, progress=hook)
+        write_outputs(transcript, out_dir, stem, formats)
+    except SaywhoError as error:
+        progress.update(task, description=f"[red]{path.name} · failed")
+        progress.stop_task(task)
+        progress.console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        return _FileResult(path, 0.0, time.perf_counter() - started, str(error))
+    progress.update(task, description=f"{path.name} · done")
+    return _FileResult(path, transcript.duration_s, time.perf_counter() - started, None)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _unique_stems(paths: Sequence[Path]) -> list[str]:
+    """Output names: the input's stem, with ``-2``, ``-3`` … when two inputs share one."""
+    seen: dict[str, int] = {}
+    stems = []
+    for path in paths:
+        count = seen.get(path.stem, 0) + 1
+        seen[path.stem] = count
+        stems.append(path.stem if count == 1 else f"{path.stem}-{count}")
+    return stems
+
+
+def _print_summary(console: Console, results: Sequence[_FileResult]) -> None:
+    done = [r for r in results if r.error is None]
+    audio_s = sum(r.duration_s for r in done)
+    busy_s = sum(r.seconds for r in done)
+    rtf = f"{busy_s / audio_s:.3f}" if audio_s > 0 else "n/a"
+    failed = len(results) - len(done)
+    console.print(
+        f"{len(done)} of {len(results)} files done · {audio_s / 3600:.3f} h of audio · "
+        f"{busy_s:.1f} s · real-time factor {rtf}"
+        + (f" · [red]{failed} failed[/red]" if failed else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _models_list(args: argparse.Namespace, console: Console) -> int:
+    table = Table("name", "role", "size", "sha256", "location", "installed")
+    for status in models.list_models():
+        spec = status.spec
+        table.add_row(
+            spec.name,
+            spec.role,
+            f"{spec.size_bytes / 1e6:.1f} MB",
+            spec.sha256,
+            str(status.path) if status.path else "—",
+            "yes" if status.installed else "no",
+        )
+    Console(quiet=args.quiet, width=max(Console().width, 200)).print(table)
+    return EXIT_OK
+
+
+def _models_verify(args: argparse.Namespace, console: Console) -> int:
+    out = Console(quiet=args.quiet)
+    bad = 0
+    for spec, problem in models.verify_models():
+        if problem is None:
+            out.print(f"ok      {spec.name}  {spec.sha256}", highlight=False, soft_wrap=True)
+        else:
+            bad += 1
+            out.print(f"[red]FAILED[/red]  {spec.name}  {problem}", highlight=False, soft_wrap=True)
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""One frozen config per stage, and the merge rule: defaults < TOML file < flags.
+
+A config file is TOML with one table per stage::
+
+    [recognize]
+    model = "tiny.en"
+    beam_size = 1
+
+    [vad]
+    threshold = 0.4
+
+Unknown tables or keys are a :class:`ConfigError` that names them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from saywho.errors import ConfigError
+
+__all__ = [
+    "PipelineConfig",
+    "RecognizeConfig",
+    "VadConfig",
+    "config_from_options",
+    "merge_config",
+]
+
+Task = Literal["transcribe", "translate"]
+COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class VadConfig:
+    """Voice activity detection in front of recognition (Silero VAD v6).
+
+    The defaults are faster-whisper's own VAD defaults, so that our results and plain
+    faster-whisper with ``vad_filter=True`` are comparable.
+    """
+
+    enabled: bool = True
+    threshold: float = 0.5
+    min_speech_s: float = 0.0
+    min_silence_s: float = 2.0
+    pad_s: float = 0.4
+    max_speech_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"vad.threshold must be between 0 and 1, got {self.threshold}")
+        for name in ("min_speech_s", "min_silence_s", "pad_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"vad.{name} must not be negative")
+        if self.max_speech_s is not None and self.max_speech_s <= 0:
+            raise ConfigError("vad.max_speech_s must be positive (or unset for no limit)")
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizeConfig:
+    """Speech recognition with faster-whisper.
+
+    ``model`` is a registry name (``base``, ``tiny.en``), a path to a CTranslate2 Whisper
+    directory, or a hub name such as ``large-v3`` (downloaded by faster-whisper, only then).
+    ``threads`` 0 means one per CPU core.
+    """
+
+    model: str = "base"
+    language: str | None = None
+    task: Task = "transcribe"
+    beam_size: int = 5
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    threads: int = 0
+    compute_type: str = "int8"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.task not in ("transcribe", "translate"):
+            raise ConfigError(f"recognize.task must be transcribe or translate, got {self.task!r}")
+        if self.beam_size < 1:
+            raise ConfigError(f"recognize.beam_size must be at least 1, got {self.beam_size}")
+        if self.threads < 0:
+            raise ConfigError(f"recognize.threads must be 0 (auto) or more, got {self.threads}")
+        if self.compute_type not in COMPUTE_TYPES:
+            raise ConfigError(
+                f"recognize.compute_type must be one of {', '.join(COMPUTE_TYPES)}, "
+                f"got {self.compute_type!r}"
+            )
+        if self.device not in DEVICES:
+            raise ConfigError(f"recognize.device must be one of {', '.join(DEVICES)}")
+        if not self.model:
+            raise ConfigError("recognize.model must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Every stage's config, as one value that a result records."""
+
+    vad: VadConfig = field(default_factory=VadConfig)
+    recognize: RecognizeConfig = field(default_factory=RecognizeConfig)
+
+
+def merge_config(base: PipelineConfig, updates: Mapping[str, Mapping[str, Any]]) -> PipelineConfig:
+    """Return ``base`` with ``updates`` (``{stage: {key: value}}``) applied.
+
+    Raises :class:`ConfigError` naming any unknown stage or key, or a value of the wrong type.
+    """
+    stages: dict[str, Any] = {}
+    for stage_name, values in updates.items():
+        if stage_name not in _field_names(base):
+            raise ConfigError(
+                f"unknown config section [{stage_name}]; known: {', '.join(_field_names(base))}"
+            )
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"config section [{stage_name}] must be a table")
+        stages[stage_name] = _replace_checked(getattr(base, stage_name), stage_name, values)
+    return dataclasses.replace(base, **stages)
+
+
+def _replace_checked(stage: Any, stage_name: str, values: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(type(stage))
+    for key, value in values.items():
+        if key not in hints:
+            raise ConfigError(
+                f"unknown key {stage_name}.{key}; known: {', '.join(_field_names(stage))}"
+            )
+        if not _is_instance(value, hints[key]):
+            raise ConfigError(f"{stage_name}.{key} has the wrong type: {value!r}")
+    return dataclasses.replace(stage, **values)
+
+
+def _field_names(instance: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(instance)]
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return value in typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_instance(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def config_from_options(base: PipelineConfig, options: Mapping[str, Any]) -> PipelineConfig:
+    """Apply flat keyword options (``model="tiny.en"``, ``vad=False``) to ``base``.
+
+    Each key is a field of one stage config (``vad`` alone switches VAD on or off);
+    ``None`` values are ignored. An unknown key is a :class:`ConfigError` naming it.
+    """
+    updates: dict[str, dict[str, Any]] = {}
+    stage_of = {
+        name: stage.name
+        for stage in dataclasses.fields(base)
+        for name in _field_names(getattr(base, stage.name))
+        if name != "enabled"
+    }
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "vad":
+            updates.setdefault("vad", {})["enabled"] = value
+        elif key in stage_of:
+            updates.setdefault(stage_of[key], {})[key] = value
+        else:
+            raise ConfigError(f"unknown option {key!r}; known: vad, {', '.join(sorted(stage_of))}")
+    return merge_config(base, updates)

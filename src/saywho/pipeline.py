@@ -1,0 +1,91 @@
+"""The pipeline: the only module that knows the order of the stages.
+
+    decode ─► detect (VAD) ─► recognize (on the speech only) ─► restore times ─► Transcript
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho.asr.whisper import WhisperRecognizer
+from saywho.audio import decode
+from saywho.config import PipelineConfig
+from saywho.types import Audio, ModelInfo, Span, Transcript
+from saywho.vad.regions import TimeMap, restore_times
+from saywho.vad.silero import SileroVad
+
+__all__ = ["Pipeline", "ProgressHook"]
+
+ProgressHook = Callable[[str, float, float], None]
+"""Called as ``hook(stage, done_s, total_s)``: seconds of audio done out of the total."""
+
+
+class Pipeline:
+    """Loads the models of ``config`` once; call :meth:`transcribe` for each file."""
+
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        self.config = config if config is not None else PipelineConfig()
+        self._vad = SileroVad() if self.config.vad.enabled else None
+        self._recognizer = WhisperRecognizer(self.config.recognize)
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]:
+        """The models this pipeline runs, with their sha256."""
+        vad = (self._vad.info,) if self._vad is not None else ()
+        return (*vad, self._recognizer.info)
+
+    def transcribe(self, path: Path | str, *, progress: ProgressHook | None = None) -> Transcript:
+        """Decode ``path`` and transcribe it."""
+        audio = decode(path)
+        return self.transcribe_audio(audio, source=str(path), progress=progress)
+
+    def transcribe_audio(
+        self, audio: Audio, *, source: str = "", progress: ProgressHook | None = None
+    ) -> Transcript:
+        """Transcribe decoded 16 kHz ``audio``; ``source`` names it in the result."""
+        total_s = audio.duration_s
+        hook = progress if progress is not None else _no_progress
+        hook("detect", 0.0, total_s)
+        time_map = TimeMap.of(self._speech_regions(audio))
+        hook("recognize", 0.0, total_s)
+        recognition = self._recognizer.recognize(
+            _concatenate(audio, time_map.regions),
+            on_progress=lambda done_s: hook("recognize", _original(time_map, done_s), total_s),
+        )
+        hook("recognize", total_s, total_s)
+        return Transcript(
+            source=source,
+            duration_s=total_s,
+            language=recognition.language,
+            language_probability=recognition.language_probability,
+            utterances=restore_times(recognition.utterances, time_map),
+            config=self.config,
+            models=self.models,
+        )
+
+    def _speech_regions(self, audio: Audio) -> tuple[Span, ...]:
+        if self._vad is None:
+            return (Span(0.0, audio.duration_s),)
+        return self._vad.detect(audio, self.config.vad)
+
+
+def _concatenate(audio: Audio, regions: tuple[Span, ...]) -> npt.NDArray[np.float32]:
+    if not regions:
+        return np.zeros(0, dtype=np.float32)
+    if len(regions) == 1 and regions[0] == Span(0.0, audio.duration_s):
+        return audio.samples
+    return np.concatenate([audio.slice(region) for region in regions])  # (kept,) float32
+
+
+def _original(time_map: TimeMap, time_s: float) -> float:
+    if not time_map.regions:
+        return 0.0
+    return time_map.to_original(time_s, time_map.region_of(time_s))
+
+
+def _no_progress(stage: str, done_s: float, total_s: float) -> None:
+    del stage, done_s, total_s

@@ -1,0 +1,154 @@
+"""Core value types: every stage speaks in these.
+
+All times are seconds (floats). All types are frozen and slotted; absence is ``None``.
+Words, utterances and transcripts already carry speaker fields so that diarization and
+identification can fill them later without a new type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from saywho.config import PipelineConfig
+
+__all__ = [
+    "Audio",
+    "ModelInfo",
+    "Span",
+    "Speaker",
+    "Transcript",
+    "Utterance",
+    "Word",
+]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A half-open time interval ``[start, end)`` in seconds."""
+
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        if not self.end >= self.start:
+            raise ValueError(f"Span end {self.end} is before its start {self.start}")
+
+    @property
+    def duration(self) -> float:
+        """Length of the span in seconds."""
+        return self.end - self.start
+
+    def shift(self, offset_s: float) -> Span:
+        """Return this span moved by ``offset_s`` seconds."""
+        return Span(self.start + offset_s, self.end + offset_s)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Audio:
+    """Mono audio: float32 samples in [-1, 1] at ``sample_rate`` Hz, read-only."""
+
+    samples: npt.NDArray[np.float32]
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 1 or self.samples.dtype != np.float32:
+            raise ValueError("Audio samples must be a 1-D float32 array")
+        self.samples.flags.writeable = False
+
+    @property
+    def duration_s(self) -> float:
+        """Duration in seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+    def slice(self, span: Span) -> npt.NDArray[np.float32]:
+        """Return the samples inside ``span`` (a read-only view), clipped to the audio."""
+        first = max(0, int(round(span.start * self.sample_rate)))
+        last = min(self.samples.shape[0], int(round(span.end * self.sample_rate)))
+        return self.samples[first:max(first, last)]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A recognized word.
+
+    ``span`` is ``None`` when the recognizer gave the word no time. ``speaker`` is the
+    anonymous label (``SPEAKER_00``) of whoever said it, once diarization ran, and
+    ``speaker_confidence`` how sure the attribution is, in [0, 1].
+    """
+
+    text: str
+    span: Span | None
+    probability: float
+    speaker: str | None = None
+    speaker_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """Consecutive words of one speaker (or of one recognizer sentence before diarization)."""
+
+    span: Span
+    text: str
+    words: tuple[Word, ...]
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """A speaker of a transcript: its anonymous label and, once identified, a name."""
+
+    label: str
+    name: str | None = None
+    confidence: float | None = None
+
+    @property
+    def display(self) -> str:
+        """The name if known, else the label."""
+        return self.name if self.name is not None else self.label
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """Which model file did a job: its registry name, role and sha256."""
+
+    name: str
+    role: str
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The result of a job: who said what, and when."""
+
+    source: str
+    duration_s: float
+    language: str | None
+    language_probability: float | None
+    utterances: tuple[Utterance, ...]
+    config: PipelineConfig
+    models: tuple[ModelInfo, ...] = ()
+    speakers: tuple[Speaker, ...] = field(default=())
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        """Every word in order."""
+        return tuple(word for utterance in self.utterances for word in utterance.words)
+
+    @property
+    def text(self) -> str:
+        """The whole text, utterances joined by spaces."""
+        return " ".join(u.text for u in self.utterances if u.text)
+
+    def speaker_display(self, label: str | None) -> str | None:
+        """The name to show for ``label``: its enrolled name if any, else the label."""
+        if label is None:
+            return None
+        for speaker in self.speakers:
+            if speaker.label == label:
+                return speaker.display
+        return label

@@ -1,0 +1,1 @@
+"""Voice activity detection: Silero VAD (adapter) and speech regions (pure)."""
