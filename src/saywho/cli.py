@@ -68,13 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("transcribe", help="transcribe audio or video files")
     run.add_argument("files", nargs="+", type=Path, metavar="FILE")
     run.add_argument(
-        "-o", "--output-dir", type=Path, default=Path("."), help="where results go (default: .)"
+        "-o", "--output-dir", type=Path, default=Path(), help="where results go (default: .)"
     )
     run.add_argument(
         "-f",
         "--formats",
         default=DEFAULT_FORMATS,
-        help=f"comma-separated formats out of {','.join(FORMATS)}, or all (default: {DEFAULT_FORMATS})",
+        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {DEFAULT_FORMATS})",
     )
     run.add_argument(
         "--model", help="base (default), tiny.en, a CTranslate2 model directory, or a hub name"

@@ -15,13 +15,13 @@ import importlib.resources
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from saywho.atomic import atomic_binary_file
 from saywho.errors import ModelError
 from saywho.types import ModelInfo
 
@@ -145,7 +145,9 @@ def resolve_whisper(model: str) -> WhisperSource:
                 f"{candidate} is not a CTranslate2 Whisper model: it has no model.bin "
                 "(convert one with ct2-transformers-converter)"
             )
-        return WhisperSource(str(candidate), ModelInfo(str(candidate), "asr", _hash_once(weights)), False)
+        return WhisperSource(
+            str(candidate), ModelInfo(str(candidate), "asr", _hash_once(weights)), False
+        )
     if model in _hub_sizes() or re.fullmatch(r"[\w.-]+/[\w.-]+", model):
         return WhisperSource(model, ModelInfo(model, "asr", None), True)
     raise ModelError(
@@ -205,7 +207,9 @@ def _package_path(module: str, distribution: str) -> Path:
     try:
         root = importlib.resources.files(module)
     except ModuleNotFoundError as error:
-        raise ModelError(f"package {distribution} is not installed: pip install {distribution}") from error
+        raise ModelError(
+            f"package {distribution} is not installed: pip install {distribution}"
+        ) from error
     return Path(str(root))
 
 
@@ -251,31 +255,28 @@ def _assemble_base() -> Path:
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
-        with source.open("rb") as stream:
-            shutil.copyfileobj(stream, tmp, _CHUNK_BYTES)
-    os.replace(tmp.name, target)
+    with atomic_binary_file(target) as out, source.open("rb") as stream:
+        shutil.copyfileobj(stream, out, _CHUNK_BYTES)
+
+
+class _ChecksumMismatchError(Exception):
+    """Raised inside an atomic write to discard a file whose hash is wrong."""
 
 
 def _atomic_concatenate(parts: tuple[Path, ...], target: Path, expected_sha256: str) -> str:
     """Concatenate ``parts`` into ``target`` only if the result hashes to ``expected_sha256``."""
     digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
-        try:
+    try:
+        with atomic_binary_file(target) as out:
             for part in parts:
                 with part.open("rb") as stream:
                     while block := stream.read(_CHUNK_BYTES):
                         digest.update(block)
-                        tmp.write(block)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        except BaseException:
-            Path(tmp.name).unlink(missing_ok=True)
-            raise
-    if digest.hexdigest() == expected_sha256:
-        os.replace(tmp.name, target)
-    else:
-        Path(tmp.name).unlink(missing_ok=True)
+                        out.write(block)
+            if digest.hexdigest() != expected_sha256:
+                raise _ChecksumMismatchError
+    except _ChecksumMismatchError:
+        pass
     return digest.hexdigest()
 
 

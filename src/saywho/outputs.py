@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
+from saywho.atomic import atomic_text_file
 from saywho.errors import OutputError
 from saywho.formats import write
 from saywho.types import Transcript
 
-__all__ = ["atomic_text_file", "write_outputs"]
-
-
-@contextlib.contextmanager
-def atomic_text_file(path: Path) -> Iterator[TextIO]:
-    """Open a temporary file beside ``path``; it replaces ``path`` only if the block succeeds."""
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
-    )
-    try:
-        with handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+__all__ = ["write_outputs"]
 
 
 def write_outputs(
@@ -46,5 +26,7 @@ def write_outputs(
                 write(transcript, fmt, stream)
             written.append(path)
     except OSError as error:
-        raise OutputError(f"cannot write results to {out_dir}: {error.strerror or error}") from error
+        raise OutputError(
+            f"cannot write results to {out_dir}: {error.strerror or error}"
+        ) from error
     return tuple(written)

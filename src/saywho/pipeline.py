@@ -1,6 +1,6 @@
 """The pipeline: the only module that knows the order of the stages.
 
-    decode ─► detect (VAD) ─► recognize (on the speech only) ─► restore times ─► Transcript
+decode ─► detect (VAD) ─► recognize (on the speech only) ─► restore times ─► Transcript
 """
 
 from __future__ import annotations

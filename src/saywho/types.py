@@ -63,19 +63,20 @@ class Audio:
     @property
     def duration_s(self) -> float:
         """Duration in seconds."""
-        return self.samples.shape[0] / self.sample_rate
+        return int(self.samples.shape[0]) / self.sample_rate
 
     def slice(self, span: Span) -> npt.NDArray[np.float32]:
         """Return the samples inside ``span`` (a read-only view), clipped to the audio."""
-        first = max(0, int(round(span.start * self.sample_rate)))
-        last = min(self.samples.shape[0], int(round(span.end * self.sample_rate)))
-        return self.samples[first:max(first, last)]
+        first = max(0, round(span.start * self.sample_rate))
+        last = min(self.samples.shape[0], round(span.end * self.sample_rate))
+        return self.samples[first : max(first, last)]
 
 
 @dataclass(frozen=True, slots=True)
 class Word:
     """A recognized word.
 
+    ``text`` has no surrounding whitespace and keeps its punctuation (``"Hello,"``).
     ``span`` is ``None`` when the recognizer gave the word no time. ``speaker`` is the
     anonymous label (``SPEAKER_00``) of whoever said it, once diarization ran, and
     ``speaker_confidence`` how sure the attribution is, in [0, 1].

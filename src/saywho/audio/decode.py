@@ -27,7 +27,8 @@ _SLACK_S = 1.0
 def decode(path: Path | str, *, sample_rate: int = SAMPLE_RATE) -> Audio:
     """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate`` Hz.
 
-    Raises :class:`AudioDecodeError` with a one-line reason for a missing file, a directory,
+    Channels are mixed down with FFmpeg's standard matrix (as ``ffmpeg -ac 1`` and
+    faster-whisper do) and clipped to [-1, 1]. Raises :class:`AudioDecodeError` with a one-line reason for a missing file, a directory,
     an empty file, something that is not media, a corrupt or truncated file, or a file with
     no audio stream.
     """
@@ -99,6 +100,8 @@ class _SampleBuffer:
 
     def finish(self) -> npt.NDArray[np.float32]:
         self._data.resize(self._size, refcheck=False)  # realloc shrinks without a copy
+        # The downmix matrix can sum channels past full scale; clip as a 16-bit decode would.
+        np.clip(self._data, -1.0, 1.0, out=self._data)
         return self._data
 
 

@@ -56,9 +56,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
         elif name in WRITERS:
             names = (name,)
         else:
-            raise OutputError(
-                f"unknown output format {name!r}; known: {', '.join(FORMATS)}, all"
-            )
+            raise OutputError(f"unknown output format {name!r}; known: {', '.join(FORMATS)}, all")
         chosen.extend(n for n in names if n not in chosen)
     if not chosen:
         raise OutputError(f"no output format given; choose from {', '.join(FORMATS)}, all")

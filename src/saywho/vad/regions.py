@@ -6,6 +6,7 @@ Pure functions: numpy arrays and typed values in, typed values out.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def _hysteresis_regions(
 def _split_long(region: Span, max_s: float) -> list[Span]:
     count = int(np.ceil(region.duration / max_s))
     edges = np.linspace(region.start, region.end, count + 1)  # (count + 1,) seconds
-    return [Span(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [Span(float(a), float(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _pad(regions: Sequence[Span], pad_s: float, duration_s: float) -> tuple[Span, ...]:
@@ -145,5 +146,7 @@ def _restore_word(word: Word, time_map: TimeMap) -> Word:
     if word.span is None:
         return word
     index = time_map.region_of((word.span.start + word.span.end) / 2)
-    span = Span(time_map.to_original(word.span.start, index), time_map.to_original(word.span.end, index))
+    span = Span(
+        time_map.to_original(word.span.start, index), time_map.to_original(word.span.end, index)
+    )
     return Word(word.text, span, word.probability, word.speaker, word.speaker_confidence)

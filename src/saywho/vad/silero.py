@@ -79,4 +79,5 @@ def _windows_with_context(
     padded[lead : lead + chunk.shape[0]] = chunk
     # Each row: 64 context samples followed by its own 512 samples.
     index = np.arange(last - first)[:, None] * _WINDOW + np.arange(_WINDOW + _CONTEXT)[None, :]
-    return padded[index]  # (n, 576)
+    windows: npt.NDArray[np.float32] = padded[index]  # (n, 576)
+    return windows

@@ -1,0 +1,46 @@
+"""Atomic file writes: a temporary file beside the target, renamed over it on success.
+
+A reader never sees a half-written file, and a crash leaves the old file (or none).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TextIO, cast
+
+__all__ = ["atomic_binary_file", "atomic_text_file"]
+
+
+@contextlib.contextmanager
+def atomic_binary_file(path: Path) -> Iterator[IO[bytes]]:
+    """Yield a binary stream that replaces ``path`` only if the block succeeds."""
+    with _atomic(path, "wb", None) as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def atomic_text_file(path: Path) -> Iterator[TextIO]:
+    """Yield a UTF-8 text stream that replaces ``path`` only if the block succeeds."""
+    with _atomic(path, "w", "utf-8") as stream:
+        yield cast(TextIO, stream)
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, mode: str, encoding: str | None) -> Iterator[IO[bytes]]:
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temporary = Path(name)
+    try:
+        with os.fdopen(
+            descriptor, mode, encoding=encoding, newline="" if encoding else None
+        ) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

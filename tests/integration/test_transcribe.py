@@ -1,0 +1,202 @@
+"""Real Whisper models on synthesised speech: words, times, language; edge cases and errors."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+import saywho
+from media import resample, silence, speech_samples, tone, write_media
+from saywho import Pipeline, PipelineConfig, RecognizeConfig, Transcript
+from saywho.errors import ConfigError, ModelError
+
+from conftest import SENTENCE
+
+EXPECTED = {re.sub(r"[^\w']", "", w.lower()) for w in SENTENCE.split()}
+
+
+def recall(heard: set[str]) -> float:
+    """The share of the sentence's distinct words that were recognized."""
+    return len(EXPECTED & heard) / len(EXPECTED)
+
+
+def words_of(transcript: Transcript) -> set[str]:
+    return {re.sub(r"[^\w']", "", w.text.lower()) for w in transcript.words}
+
+
+def assert_well_timed(transcript: Transcript) -> None:
+    spans = [w.span for w in transcript.words]
+    assert all(s is not None for s in spans)
+    starts = [s.start for s in spans if s is not None]
+    assert starts == sorted(starts), "word starts must be monotonic"
+    for span in spans:
+        assert span is not None
+        assert 0.0 <= span.start <= span.end <= transcript.duration_s + 0.01
+
+
+@pytest.mark.parametrize("fixture", ["tiny_pipeline", "base_pipeline"])
+def test_recognizes_synthesised_english(
+    request: pytest.FixtureRequest, tmp_path: Path, speech: npt.NDArray[np.float32], fixture: str
+) -> None:
+    pipeline: Pipeline = request.getfixturevalue(fixture)
+    transcript = pipeline.transcribe(write_media(tmp_path / "speech.wav", speech))
+    assert recall(words_of(transcript)) >= 0.7, transcript.text
+    assert_well_timed(transcript)
+    assert transcript.language == "en"
+    assert transcript.language_probability is not None and transcript.language_probability > 0.5
+    assert {m.role for m in transcript.models} == {"asr", "vad"}
+    assert all(m.sha256 and len(m.sha256) == 64 for m in transcript.models)
+
+
+def test_vad_keeps_times_on_the_recording_clock(
+    tiny_pipeline: Pipeline, tmp_path: Path, speech: npt.NDArray[np.float32]
+) -> None:
+    """Speech after 6 s of silence and again after 8 s more: words land where they were said."""
+    samples = np.concatenate([silence(6.0), speech, silence(8.0), speech, silence(2.0)])
+    transcript = tiny_pipeline.transcribe(write_media(tmp_path / "gaps.wav", samples))
+    assert_well_timed(transcript)
+    second_start = 6.0 + speech.shape[0] / 16_000 + 8.0
+    first_half = [
+        w for w in transcript.words if w.span is not None and w.span.start < second_start - 1
+    ]
+    second_half = [
+        w for w in transcript.words if w.span is not None and w.span.start >= second_start - 1
+    ]
+    assert first_half and second_half
+    assert first_half[0].span is not None and first_half[0].span.start == pytest.approx(
+        6.3, abs=0.6
+    )
+    assert second_half[0].span is not None and second_half[0].span.start == pytest.approx(
+        second_start + 0.3, abs=0.6
+    )
+    assert not any(
+        w.span is not None
+        and 6.0 + speech.shape[0] / 16_000 + 0.5 < w.span.start < second_start - 0.5
+        for w in transcript.words
+    )
+
+
+def test_pure_silence_gives_an_empty_transcript(tiny_pipeline: Pipeline, tmp_path: Path) -> None:
+    transcript = tiny_pipeline.transcribe(write_media(tmp_path / "silence.wav", silence(20.0)))
+    assert transcript.utterances == ()
+    assert transcript.duration_s == pytest.approx(20.0)
+
+
+def test_a_steady_tone_invents_no_words(tiny_pipeline: Pipeline, tmp_path: Path) -> None:
+    transcript = tiny_pipeline.transcribe(
+        write_media(tmp_path / "hum.wav", tone(10.0, hz=50.0) * 0.2)
+    )
+    assert transcript.words == ()
+
+
+def test_a_50_ms_file_gives_an_empty_transcript(tiny_pipeline: Pipeline, tmp_path: Path) -> None:
+    transcript = tiny_pipeline.transcribe(write_media(tmp_path / "blip.wav", tone(0.05)))
+    assert transcript.utterances == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "channels", "codec", "min_recall"),
+    [
+        # eSpeak's synthetic voice loses much of its intelligibility below 4 kHz bandwidth.
+        ("telephone.wav", 8_000, 1, "pcm_s16le", 0.5),
+        ("surround.wav", 48_000, 6, "pcm_s16le", 0.7),
+        ("speech.mp3", 44_100, 2, "libmp3lame", 0.7),
+    ],
+)
+def test_telephone_surround_and_mp3_are_recognized(
+    base_pipeline: Pipeline,
+    tmp_path: Path,
+    speech: npt.NDArray[np.float32],
+    name: str,
+    rate: int,
+    channels: int,
+    codec: str,
+    min_recall: float,
+) -> None:
+    path = write_media(
+        tmp_path / name, resample(speech, 16_000, rate), rate=rate, channels=channels, codec=codec
+    )
+    transcript = base_pipeline.transcribe(path)
+    assert recall(words_of(transcript)) >= min_recall, transcript.text
+    assert_well_timed(transcript)
+
+
+def test_video_file_is_recognized(
+    tiny_pipeline: Pipeline, tmp_path: Path, speech: npt.NDArray[np.float32]
+) -> None:
+    path = write_media(
+        tmp_path / "talk.mkv",
+        resample(speech, 16_000, 48_000),
+        rate=48_000,
+        codec="libopus",
+        channels=2,
+        video="mpeg4",
+        video_seconds=speech.shape[0] / 16_000,
+    )
+    assert recall(words_of(tiny_pipeline.transcribe(path))) >= 0.7
+
+
+def test_base_detects_german(base_pipeline: Pipeline, tmp_path: Path) -> None:
+    german = speech_samples(
+        "Guten Morgen. Heute ist das Wetter sehr schön, und wir gehen zusammen in den Park spazieren.",
+        tmp_path,
+        voice="de",
+    )
+    transcript = base_pipeline.transcribe(write_media(tmp_path / "de.wav", german))
+    assert transcript.language == "de"
+    assert "morgen" in transcript.text.lower()
+
+
+def test_forced_language_and_translate_task(
+    tmp_path: Path, speech: npt.NDArray[np.float32]
+) -> None:
+    transcript = saywho.transcribe(
+        write_media(tmp_path / "s.wav", speech),
+        model="tiny.en",
+        language="en",
+        beam_size=1,
+        vad=False,
+    )
+    assert transcript.language == "en"
+    assert transcript.language_probability is None  # not detected, so no probability
+    assert transcript.config.vad.enabled is False
+    assert transcript.config.recognize.beam_size == 1
+    assert recall(words_of(transcript)) >= 0.7
+
+
+def test_the_api_needs_no_network(tmp_path: Path, speech: npt.NDArray[np.float32]) -> None:
+    """Sockets are blocked for the whole suite; this states it where it matters most."""
+    with pytest.raises(Exception, match="socket"):
+        socket.create_connection(("127.0.0.1", 9))
+    transcript = saywho.transcribe(write_media(tmp_path / "s.wav", speech), model="tiny.en")
+    assert transcript.words
+
+
+def test_unknown_language_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown language 'xx'"):
+        Pipeline(PipelineConfig(recognize=RecognizeConfig(model="base", language="xx")))
+
+
+def test_english_only_model_refuses_other_languages() -> None:
+    with pytest.raises(ConfigError, match="English-only"):
+        Pipeline(PipelineConfig(recognize=RecognizeConfig(model="tiny.en", language="de")))
+
+
+def test_unknown_model_name_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="unknown model 'tiny-banana'"):
+        Pipeline(PipelineConfig(recognize=RecognizeConfig(model="tiny-banana")))
+
+
+def test_hub_model_is_only_fetched_on_request_and_fails_clearly_offline() -> None:
+    with pytest.raises(ModelError, match="needs the network"):
+        Pipeline(PipelineConfig(recognize=RecognizeConfig(model="large-v3")))
+
+
+def test_unknown_api_option_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown option 'speakers'"):
+        saywho.transcribe("whatever.wav", speakers=2)

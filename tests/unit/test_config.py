@@ -1,0 +1,63 @@
+"""Configs: validation, TOML-style merging, flat options; unknown keys name themselves."""
+
+from __future__ import annotations
+
+import pytest
+
+from saywho.config import (
+    PipelineConfig,
+    RecognizeConfig,
+    VadConfig,
+    config_from_options,
+    merge_config,
+)
+from saywho.errors import ConfigError
+
+
+def test_merge_applies_sections() -> None:
+    merged = merge_config(
+        PipelineConfig(),
+        {"recognize": {"model": "tiny.en", "beam_size": 1}, "vad": {"threshold": 0.4}},
+    )
+    assert merged.recognize.model == "tiny.en"
+    assert merged.recognize.beam_size == 1
+    assert merged.vad.threshold == 0.4
+    assert merged.recognize.language is None
+
+
+@pytest.mark.parametrize(
+    ("updates", "message"),
+    [
+        ({"recogniser": {}}, "unknown config section [recogniser]"),
+        ({"recognize": {"modle": "x"}}, "unknown key recognize.modle"),
+        ({"recognize": {"beam_size": "5"}}, "recognize.beam_size has the wrong type"),
+        ({"recognize": {"beam_size": True}}, "recognize.beam_size has the wrong type"),
+        ({"recognize": {"task": "summarise"}}, "recognize.task has the wrong type"),
+        ({"vad": {"threshold": 1.5}}, "vad.threshold must be between 0 and 1"),
+        ({"recognize": {"beam_size": 0}}, "recognize.beam_size must be at least 1"),
+        ({"vad": []}, "must be a table"),
+    ],
+)
+def test_bad_config_names_the_problem(updates: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        merge_config(PipelineConfig(), updates)
+
+
+def test_flat_options_route_to_their_stage() -> None:
+    config = config_from_options(
+        PipelineConfig(), {"model": "tiny.en", "vad": False, "threshold": 0.3, "language": None}
+    )
+    assert config == PipelineConfig(
+        vad=VadConfig(enabled=False, threshold=0.3), recognize=RecognizeConfig(model="tiny.en")
+    )
+
+
+def test_unknown_flat_option_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown option 'beamsize'"):
+        config_from_options(PipelineConfig(), {"beamsize": 3})
+
+
+def test_configs_are_frozen() -> None:
+    config = PipelineConfig()
+    with pytest.raises(AttributeError):
+        config.vad = VadConfig()  # type: ignore[misc]

@@ -1,0 +1,421 @@
+"""Output writers: timestamps, cues, golden files for every format, JSON round trip."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from saywho import formats
+from saywho.config import PipelineConfig, RecognizeConfig, VadConfig
+from saywho.errors import ConfigError, OutputError
+from saywho.formats import FORMATS, WRITERS, parse_formats, write
+from saywho.formats.cues import Cue, subtitle_cues, wrap_lines
+from saywho.formats.json import SCHEMA_VERSION, read_json, write_json
+from saywho.formats.timestamps import format_timestamp, milliseconds
+from saywho.types import ModelInfo, Span, Speaker, Transcript, Utterance, Word
+
+GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
+
+# -- hand-made transcripts -------------------------------------------------------------------
+
+LONG_SENTENCE = (
+    "Die Straße war naïve enough — we met at the café on Rue de l'Église, "
+    "and R&D <team> said the déjà vu was over, truly over."
+)
+
+
+def timed_words(
+    text: str, start: float, step_s: float = 0.5, speaker: str | None = None
+) -> tuple[Word, ...]:
+    """Whisper-style words (each with its leading space), ``step_s`` apart, 0.1 s gaps."""
+    return tuple(
+        Word(
+            f" {token}",
+            Span(round(start + i * step_s, 3), round(start + (i + 1) * step_s - 0.1, 3)),
+            0.9,
+            speaker,
+            0.75 if speaker else None,
+        )
+        for i, token in enumerate(text.split())
+    )
+
+
+def utterance_of(words: tuple[Word, ...], speaker: str | None = None) -> Utterance:
+    spans = [w.span for w in words if w.span is not None]
+    text = "".join(w.text for w in words).strip()
+    return Utterance(Span(spans[0].start, spans[-1].end), text, words, speaker)
+
+
+def with_untimed(words: tuple[Word, ...], index: int) -> tuple[Word, ...]:
+    """``words`` with the word at ``index`` stripped of its time."""
+    untimed = Word(words[index].text, None, 0.5, words[index].speaker, None)
+    return (*words[:index], untimed, *words[index + 1 :])
+
+
+def speakers_transcript() -> Transcript:
+    """Two speakers (one named), an untimed word, non-ASCII, a time past one hour."""
+    long_words = with_untimed(timed_words(LONG_SENTENCE, 2.0, 0.45, "SPEAKER_01"), 4)
+    utterances = (
+        utterance_of(timed_words("Hello, world.", 0.0, 0.75, "SPEAKER_00"), "SPEAKER_00"),
+        utterance_of(long_words, "SPEAKER_01"),
+        utterance_of(timed_words("Ça va? Très bien.", 3725.25, 0.5, "SPEAKER_00"), "SPEAKER_00"),
+        utterance_of(timed_words("Mm-hmm.", 3730.0, 0.4)),
+    )
+    return Transcript(
+        source="meeting.mp4",
+        duration_s=3731.5,
+        language="en",
+        language_probability=0.9731,
+        utterances=utterances,
+        config=PipelineConfig(VadConfig(threshold=0.4), RecognizeConfig(model="tiny.en")),
+        models=(ModelInfo("whisper-tiny.en", "recognize", "ab" * 32), ModelInfo("x", "vad", None)),
+        speakers=(Speaker("SPEAKER_00", "Zoë", 0.8125), Speaker("SPEAKER_01")),
+    )
+
+
+def plain_transcript() -> Transcript:
+    """No speakers at all; one text holds a tab and a line break."""
+    first = utterance_of(timed_words("Just some words.", 0.5))
+    second = Utterance(Span(4.0, 5.25), "a\ttab and a\nbreak", (), None)
+    return Transcript(
+        source="note.wav",
+        duration_s=6.0,
+        language=None,
+        language_probability=None,
+        utterances=(first, second),
+        config=PipelineConfig(),
+    )
+
+
+def empty_transcript() -> Transcript:
+    return Transcript("silence.wav", 0.0, None, None, (), PipelineConfig())
+
+
+TRANSCRIPTS: dict[str, Callable[[], Transcript]] = {
+    "speakers": speakers_transcript,
+    "plain": plain_transcript,
+    "empty": empty_transcript,
+}
+
+
+def render(transcript: Transcript, fmt: str) -> str:
+    stream = io.StringIO()
+    write(transcript, fmt, stream)
+    return stream.getvalue()
+
+
+def assert_matches_golden(name: str, text: str) -> None:
+    """Compare ``text`` with ``tests/golden/<name>``; SAYWHO_UPDATE_GOLDEN=1 rewrites it."""
+    path = GOLDEN_DIR / name
+    if os.environ.get("SAYWHO_UPDATE_GOLDEN") == "1":
+        path.write_bytes(text.encode("utf-8"))
+        return
+    if not path.exists():
+        pytest.fail(f"{path} is missing; run with SAYWHO_UPDATE_GOLDEN=1 to create it")
+    assert text == path.read_bytes().decode("utf-8")
+
+
+# -- format_timestamp --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "marker", "hours", "expected"),
+    [
+        (0.0, ".", False, "00:00.000"),
+        (0.0, ".", True, "00:00:00.000"),
+        (1.5, ".", False, "00:01.500"),
+        (1.0005, ".", False, "00:01.001"),
+        (59.9994, ".", False, "00:59.999"),
+        (59.9996, ".", False, "01:00.000"),
+        (3599.9996, ".", False, "01:00:00.000"),
+        (3723.004, ",", False, "01:02:03,004"),
+        (3723.004, ",", True, "01:02:03,004"),
+        (360000.25, ".", False, "100:00:00.250"),
+    ],
+)
+def test_format_timestamp(seconds: float, marker: str, hours: bool, expected: str) -> None:
+    assert format_timestamp(seconds, decimal_marker=marker, always_include_hours=hours) == expected
+
+
+@pytest.mark.parametrize("seconds", [-0.001, float("nan"), float("inf")])
+def test_format_timestamp_rejects_impossible_times(seconds: float) -> None:
+    with pytest.raises(ValueError):
+        format_timestamp(seconds)
+
+
+def test_milliseconds_rounds_half_up_on_the_decimal_value() -> None:
+    assert [milliseconds(s) for s in (0.0, 0.0004, 0.0005, 2.675, 1e-9)] == [0, 0, 1, 2675, 0]
+
+
+# -- cues ----------------------------------------------------------------------------------
+
+
+def cue_words(cues: tuple[Cue, ...]) -> list[str]:
+    return " ".join(cue.text for cue in cues).split()
+
+
+def test_wrap_lines_breaks_near_the_middle_within_the_line_limit() -> None:
+    text = "the quick brown fox jumps over the lazy dog and keeps on running far"
+    wrapped = wrap_lines(text)
+    lines = wrapped.split("\n")
+    assert len(lines) == 2
+    assert all(len(line) <= 42 for line in lines)
+    assert " ".join(lines) == text
+    assert abs(len(lines[0]) - len(lines[1])) <= 10
+
+
+def test_wrap_lines_leaves_short_text_and_text_without_spaces() -> None:
+    assert wrap_lines("  short \n text ") == "short text"
+    assert wrap_lines("字" * 50) == "字" * 50
+
+
+def test_short_utterance_is_one_cue_with_its_span_and_display_name() -> None:
+    transcript = speakers_transcript()
+    first = subtitle_cues(transcript)[0]
+    assert first == Cue(transcript.utterances[0].span, "Hello, world.", "Zoë")
+
+
+def test_long_utterance_is_split_without_losing_words() -> None:
+    transcript = speakers_transcript()
+    long_utterance = transcript.utterances[1]
+    cues = [c for c in subtitle_cues(transcript) if c.speaker == "SPEAKER_01"]
+    assert len(cues) > 1
+    assert cue_words(tuple(cues)) == [w.text.strip() for w in long_utterance.words]
+    for cue in cues:
+        assert cue.span.duration <= 7.0
+        assert len(cue.text.replace("\n", " ")) <= 84
+        assert all(len(line) <= 42 for line in cue.text.split("\n"))
+    starts = [cue.span.start for cue in cues]
+    assert starts == sorted(starts)
+    assert all(a.span.end <= b.span.start for a, b in itertools.pairwise(cues))
+
+
+@pytest.mark.parametrize(("max_chars", "max_duration_s"), [(20, 100.0), (500, 2.0), (10, 1.0)])
+def test_split_respects_limits(max_chars: int, max_duration_s: float) -> None:
+    words = timed_words(LONG_SENTENCE, 0.0, 0.45)
+    transcript = Transcript("x", 20.0, None, None, (utterance_of(words),), PipelineConfig())
+    cues = subtitle_cues(transcript, max_chars=max_chars, max_duration_s=max_duration_s)
+    assert cue_words(cues) == LONG_SENTENCE.split()
+    for cue in cues:
+        single_word = len(cue.text.split()) == 1
+        assert cue.span.duration <= max_duration_s or single_word
+        assert len(cue.text.replace("\n", " ")) <= max_chars or single_word
+
+
+def test_untimed_word_stays_with_the_word_before_it() -> None:
+    words = with_untimed(timed_words("one two three four five six", 0.0, 2.0), 3)
+    utterance = utterance_of(words)
+    transcript = Transcript("x", 12.0, None, None, (utterance,), PipelineConfig())
+    cues = subtitle_cues(transcript, max_duration_s=3.0)
+    assert [cue.text for cue in cues] == ["one", "two", "three four", "five", "six"]
+    assert cues[2].span == words[2].span
+
+
+def test_a_word_longer_than_the_limit_gets_its_own_cue() -> None:
+    words = (
+        Word(" short", Span(0.0, 0.5), 0.9),
+        Word(" loooong", Span(0.5, 9.0), 0.9),
+        Word(" end", Span(9.0, 9.5), 0.9),
+    )
+    transcript = Transcript("x", 10.0, None, None, (utterance_of(words),), PipelineConfig())
+    cues = subtitle_cues(transcript)
+    assert [(c.text, c.span) for c in cues] == [
+        ("short", Span(0.0, 0.5)),
+        ("loooong", Span(0.5, 9.0)),
+        ("end", Span(9.0, 9.5)),
+    ]
+
+
+def test_words_without_spaces_are_joined_without_spaces() -> None:
+    words = tuple(
+        Word(ch, Span(i * 1.0, i * 1.0 + 0.9), 0.9) for i, ch in enumerate("今天天气很好")
+    )
+    transcript = Transcript("x", 6.0, "zh", None, (utterance_of(words),), PipelineConfig())
+    cues = subtitle_cues(transcript, max_duration_s=2.5)
+    assert [c.text for c in cues] == ["今天", "天气", "很好"]
+
+
+def test_utterance_without_word_times_is_not_split_and_empty_text_is_skipped() -> None:
+    untimed = Utterance(Span(0.0, 20.0), "x " * 60, (Word(" x", None, 0.5),) * 60)
+    empty = Utterance(Span(21.0, 22.0), "  ", ())
+    transcript = Transcript("x", 22.0, None, None, (untimed, empty), PipelineConfig())
+    cues = subtitle_cues(transcript)
+    assert len(cues) == 1
+    assert cues[0].span == Span(0.0, 20.0)
+
+
+def test_subtitle_cues_rejects_non_positive_limits() -> None:
+    with pytest.raises(ValueError):
+        subtitle_cues(empty_transcript(), max_chars=0)
+
+
+# -- writers: golden files -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", sorted(TRANSCRIPTS))
+def test_writer_matches_golden_file(case: str, fmt: str) -> None:
+    assert_matches_golden(f"{case}.{fmt}", render(TRANSCRIPTS[case](), fmt))
+
+
+def test_vtt_escapes_markup_and_uses_voice_tags() -> None:
+    text = render(speakers_transcript(), "vtt")
+    assert text.startswith("WEBVTT\n\n")
+    assert "R&amp;D &lt;team&gt;" in text
+    assert "<v Zoë>Hello, world." in text
+    assert "<v SPEAKER_01>" in text
+    assert "\nMm-hmm.\n" in text
+
+
+def test_tsv_keeps_every_row_to_four_fields() -> None:
+    rows = render(plain_transcript(), "tsv").splitlines()
+    assert rows[0] == "start\tend\tspeaker\ttext"
+    assert rows[2] == "4.000\t5.250\t\ta tab and a break"
+    assert all(row.count("\t") == 3 for row in rows)
+
+
+def test_txt_without_speakers_is_plain_text() -> None:
+    assert render(plain_transcript(), "txt") == "Just some words.\na tab and a break\n"
+
+
+# -- json ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(TRANSCRIPTS))
+def test_json_round_trip(case: str) -> None:
+    transcript = TRANSCRIPTS[case]()
+    text = render(transcript, "json")
+    assert text.endswith("}\n")
+    assert read_json(io.StringIO(text), name=f"{case}.json") == transcript
+
+
+def test_json_rounds_times_and_probabilities() -> None:
+    word = Word(" hi", Span(1.23456, 2.0004), 0.123456, "SPEAKER_00", 0.99999)
+    utterance = Utterance(Span(1.23456, 2.0004), "hi", (word,), "SPEAKER_00")
+    transcript = Transcript("x", 2.5, "en", 0.987654, (utterance,), PipelineConfig())
+    back = read_json(io.StringIO(render(transcript, "json")))
+    assert back.utterances[0].span == Span(1.235, 2.0)
+    assert back.words[0] == Word(" hi", Span(1.235, 2.0), 0.1235, "SPEAKER_00", 1.0)
+    assert back.language_probability == 0.9877
+
+
+def test_json_writes_non_ascii_as_is() -> None:
+    text = render(speakers_transcript(), "json")
+    assert '"name": "Zoë"' in text
+    assert '"start": null' in text
+
+
+def json_with(**changes: object) -> io.StringIO:
+    data = json.loads(render(speakers_transcript(), "json"))
+    data.update(changes)
+    return io.StringIO(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("stream", "message"),
+    [
+        (
+            json_with(schema_version=7),
+            f"result.json: schema_version 7 is newer than this saywho supports ({SCHEMA_VERSION})",
+        ),
+        (json_with(schema_version="1"), "result.json: schema_version '1' is not a saywho"),
+        (json_with(source=None), "result.json: source must be a string"),
+        (json_with(utterances=[{"start": 0}]), "result.json: utterances[0].end is missing"),
+        (json_with(speakers=[3]), "result.json: speakers[0] must be an object"),
+        (json_with(config={"vad": {"nope": 1}}), "result.json: config: unknown key vad.nope"),
+        (io.StringIO("{not json"), "result.json: not valid JSON"),
+        (io.StringIO("[]"), "result.json: the top level must be an object"),
+    ],
+)
+def test_read_json_rejects_bad_files_with_one_line_message(
+    stream: io.StringIO, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read_json(stream, name="result.json")
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+# -- registry -------------------------------------------------------------------------------
+
+
+def test_registry_lists_every_format_read_only() -> None:
+    assert FORMATS == ("txt", "srt", "vtt", "json", "tsv")
+    assert WRITERS["json"] is write_json
+    with pytest.raises(TypeError):
+        WRITERS["html"] = write_json  # type: ignore[index]
+
+
+def test_write_rejects_an_unknown_format_naming_the_known_ones() -> None:
+    with pytest.raises(OutputError, match="unknown output format 'docx'; known: txt, srt"):
+        write(empty_transcript(), "docx", io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("txt,srt", ("txt", "srt")),
+        (" SRT , txt,srt, ", ("srt", "txt")),
+        ("all", FORMATS),
+        ("json,all", ("json", "txt", "srt", "vtt", "tsv")),
+    ],
+)
+def test_parse_formats(text: str, expected: tuple[str, ...]) -> None:
+    assert parse_formats(text) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [("txt,docx", "'docx'"), (" , ", "no output")])
+def test_parse_formats_rejects_unknown_or_empty(text: str, message: str) -> None:
+    with pytest.raises(OutputError, match=message):
+        parse_formats(text)
+
+
+def test_public_names() -> None:
+    assert sorted(formats.__all__) == sorted(
+        ["FORMATS", "WRITERS", "Writer", "parse_formats", "read_json", "write"]
+    )
+    for name in formats.__all__:
+        assert hasattr(formats, name)
+
+
+# -- a real subtitle parser: FFmpeg's, through PyAV ----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+def test_ffmpeg_reads_the_cues_we_write(fmt: str, tmp_path: Path) -> None:
+    av = pytest.importorskip("av")
+    transcript = speakers_transcript()
+    cues = subtitle_cues(transcript)
+    path = tmp_path / f"out.{fmt}"
+    path.write_text(render(transcript, fmt), encoding="utf-8")
+
+    times: list[tuple[Fraction, Fraction]] = []
+    payloads: list[str] = []
+    dialogues: list[str] = []
+    with av.open(str(path)) as container:
+        stream = container.streams.subtitles[0]
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's final flush packet
+                continue
+            end = packet.pts + packet.duration
+            times.append((packet.pts * stream.time_base, end * stream.time_base))
+            payloads.append(bytes(packet).decode("utf-8"))
+            dialogues.extend(sub.dialogue.decode("utf-8") for sub in packet.decode())
+
+    ms = [(milliseconds(c.span.start), milliseconds(c.span.end)) for c in cues]
+    assert times == [(Fraction(start, 1000), Fraction(end, 1000)) for start, end in ms]
+    if (
+        fmt == "srt"
+    ):  # FFmpeg's SRT decoder drops anything that looks like a tag: check the raw text
+        prefixes = [f"{cue.speaker}: " if cue.speaker else "" for cue in cues]
+        assert payloads == [prefix + cue.text for prefix, cue in zip(prefixes, cues, strict=True)]
+    else:  # the WebVTT decoder unescapes and drops the voice tag: we get our text back
+        assert dialogues == [cue.text for cue in cues]
+        assert payloads[0].startswith("<v Zoë>")
