@@ -10,12 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from media import silence, speech_samples
+from media import SENTENCE, silence, speech_samples
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
-
-SENTENCE = (
-    "The quick brown fox jumps over the lazy dog. Please call Stella and ask her to bring the milk."
-)
 
 
 @pytest.fixture(scope="session", autouse=True)

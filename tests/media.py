@@ -15,6 +15,9 @@ import pytest
 from saywho.audio import decode
 
 ESPEAK = "espeak-ng"
+SENTENCE = (
+    "The quick brown fox jumps over the lazy dog. Please call Stella and ask her to bring the milk."
+)
 
 
 def speak(text: str, path: Path, *, voice: str = "en", words_per_minute: int = 150) -> Path:

@@ -11,11 +11,9 @@ import numpy.typing as npt
 import pytest
 
 import saywho
-from media import resample, silence, speech_samples, tone, write_media
+from media import SENTENCE, resample, silence, speech_samples, tone, write_media
 from saywho import Pipeline, PipelineConfig, RecognizeConfig, Transcript
 from saywho.errors import ConfigError, ModelError
-
-from conftest import SENTENCE
 
 EXPECTED = {re.sub(r"[^\w']", "", w.lower()) for w in SENTENCE.split()}
 
@@ -143,7 +141,8 @@ def test_video_file_is_recognized(
 
 def test_base_detects_german(base_pipeline: Pipeline, tmp_path: Path) -> None:
     german = speech_samples(
-        "Guten Morgen. Heute ist das Wetter sehr schön, und wir gehen zusammen in den Park spazieren.",
+        "Guten Morgen. Heute ist das Wetter sehr schön, "
+        "und wir gehen zusammen in den Park spazieren.",
         tmp_path,
         voice="de",
     )

@@ -28,9 +28,9 @@ def decode(path: Path | str, *, sample_rate: int = SAMPLE_RATE) -> Audio:
     """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate`` Hz.
 
     Channels are mixed down with FFmpeg's standard matrix (as ``ffmpeg -ac 1`` and
-    faster-whisper do) and clipped to [-1, 1]. Raises :class:`AudioDecodeError` with a one-line reason for a missing file, a directory,
-    an empty file, something that is not media, a corrupt or truncated file, or a file with
-    no audio stream.
+    faster-whisper do) and clipped to [-1, 1]. Raises :class:`AudioDecodeError` with a
+    one-line reason for a missing file, a directory, an empty file, something that is not
+    media, a corrupt or truncated file, or a file with no audio stream.
     """
     path = Path(path)
     _check_file(path)

@@ -1,0 +1,41 @@
+# The two front-door commands: `make demo` and `make test`. Both set up everything first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install lint bench clean
+
+demo: $(VENV)/.installed
+	$(BIN)/saywho transcribe examples/interview.wav -o demo-out -f txt,srt,vtt,json,tsv
+	@echo; echo "--- demo-out/interview.srt ---"; cat demo-out/interview.srt
+
+test: $(VENV)/.installed-dev espeak-ng
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# The tests synthesise their own speech with eSpeak NG (Debian package espeak-ng).
+espeak-ng:
+	@command -v espeak-ng >/dev/null || { \
+	  echo "installing espeak-ng (Debian package) for the tests' synthetic speech"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/asr.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""Regenerate ``examples/interview.wav``: a short two-voice dialogue synthesised by eSpeak NG.
+
+The demo in the README runs on this file. It is ours (synthesised here), so it can ship
+with the project. Run: ``python scripts/make_example.py`` (needs the espeak-ng program).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from saywho.audio import SAMPLE_RATE, decode
+
+TARGET = Path(__file__).resolve().parent.parent / "examples" / "interview.wav"
+PAUSE_S = 0.6
+DIALOGUE = (
+    ("en-us+m3", "Good morning, and thank you for coming in today."),
+    ("en-gb+f3", "Thank you for having me. I am happy to be here."),
+    ("en-us+m3", "Could you tell us how the project started?"),
+    ("en-gb+f3", "It started three years ago, with a small team and a very old computer."),
+    ("en-us+m3", "And what did you learn along the way?"),
+    ("en-gb+f3", "That measuring things honestly is harder than building them."),
+)
+
+
+def synthesise(voice: str, text: str, folder: Path) -> np.ndarray:
+    """One line of the dialogue as 16 kHz mono float32."""
+    path = folder / "line.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "-w", str(path), text], check=True)
+    return decode(path).samples.copy()
+
+
+def main() -> int:
+    """Write the example file."""
+    pause = np.zeros(int(PAUSE_S * SAMPLE_RATE), dtype=np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        lines = [synthesise(voice, text, Path(folder)) for voice, text in DIALOGUE]
+    samples = np.concatenate([pause, *(np.concatenate([line, pause]) for line in lines)])
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    TARGET.parent.mkdir(exist_ok=True)
+    with wave.open(str(TARGET), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+    print(f"wrote {TARGET} ({samples.shape[0] / SAMPLE_RATE:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

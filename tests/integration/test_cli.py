@@ -1,0 +1,194 @@
+"""The saywho command: outputs, exit codes, and a batch that survives bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from media import silence, write_media
+from saywho.cli import main
+from saywho.formats import FORMATS
+from saywho.formats.json import SCHEMA_VERSION
+
+
+@pytest.fixture
+def speech_wav(tmp_path: Path, speech: npt.NDArray[np.float32]) -> Path:
+    return write_media(tmp_path / "interview.wav", speech)
+
+
+def test_batch_reports_bad_files_and_finishes_the_rest(tmp_path: Path, speech_wav: Path) -> None:
+    """The real entry point in a subprocess: two bad files among good ones."""
+    not_media = tmp_path / "notes.mp3"
+    not_media.write_text("not audio at all")
+    quiet = write_media(tmp_path / "quiet.wav", silence(3.0))
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "saywho.cli",
+            "transcribe",
+            str(speech_wav),
+            str(not_media),
+            str(tmp_path / "missing.wav"),
+            str(quiet),
+            "-o",
+            str(out),
+            "--model",
+            "tiny.en",
+            "-f",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"error: {not_media}: is not a media file we can read" in result.stderr
+    assert f"error: {tmp_path / 'missing.wav'}: no such file" in result.stderr
+    assert "2 of 4 files done" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{stem}.{fmt}" for stem in ("interview", "quiet") for fmt in FORMATS
+    )
+    assert (out / "quiet.txt").read_text() == ""
+
+
+def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav: Path) -> None:
+    code = main(
+        [
+            "transcribe",
+            str(speech_wav),
+            "-o",
+            str(tmp_path),
+            "-f",
+            "json,srt",
+            "--model",
+            "tiny.en",
+            "--beam-size",
+            "2",
+            "--initial-prompt",
+            "Stella",
+            "-q",
+        ]
+    )
+    assert code == 0
+    data = json.loads((tmp_path / "interview.json").read_text(encoding="utf-8"))
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["language"] == "en"
+    assert data["config"]["recognize"] == data["config"]["recognize"] | {
+        "model": "tiny.en",
+        "beam_size": 2,
+        "initial_prompt": "Stella",
+    }
+    assert {m["name"]: m["sha256"] for m in data["models"]}["tiny.en"].startswith("1a5afae0")
+    words = [w for u in data["utterances"] for w in u["words"]]
+    assert words and all({"text", "start", "end", "probability"} <= w.keys() for w in words)
+    assert "-->" in (tmp_path / "interview.srt").read_text(encoding="utf-8")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temp files left"
+
+
+def test_same_stem_twice_gets_distinct_outputs(tmp_path: Path, speech_wav: Path) -> None:
+    other = tmp_path / "b"
+    other.mkdir()
+    twin = write_media(other / "interview.wav", silence(1.0))
+    assert (
+        main(
+            [
+                "transcribe",
+                str(speech_wav),
+                str(twin),
+                "-o",
+                str(tmp_path / "o"),
+                "-f",
+                "txt",
+                "--model",
+                "tiny.en",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "interview-2.txt",
+        "interview.txt",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["-f", "txt,docx"], 2, "unknown output format 'docx'"),
+        (["--language", "xx", "--model", "base"], 2, "unknown language 'xx'"),
+        (["--language", "de", "--model", "tiny.en"], 2, "English-only"),
+        (["--model", "no-such-model"], 3, "unknown model 'no-such-model'"),
+        (["--beam-size", "0"], 2, "beam_size must be at least 1"),
+    ],
+)
+def test_bad_options_fail_before_any_file(
+    tmp_path: Path,
+    speech_wav: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    message: str,
+) -> None:
+    assert main(["transcribe", str(speech_wav), "-o", str(tmp_path / "o"), *args]) == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_file_is_merged_and_unknown_keys_named(
+    tmp_path: Path, speech_wav: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[recognize]\nmodel = "tiny.en"\nbeam_size = 1\n[vad]\nthreshold = 0.4\n')
+    assert (
+        main(
+            [
+                "transcribe",
+                str(speech_wav),
+                "-o",
+                str(tmp_path),
+                "-f",
+                "json",
+                "--config",
+                str(good),
+                "--beam-size",
+                "3",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    data = json.loads((tmp_path / "interview.json").read_text(encoding="utf-8"))
+    assert data["config"]["recognize"]["model"] == "tiny.en"
+    assert data["config"]["recognize"]["beam_size"] == 3  # the flag wins over the file
+    assert data["config"]["vad"]["threshold"] == 0.4
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[recognize]\nbeam = 2\n")
+    assert main(["transcribe", str(speech_wav), "--config", str(bad)]) == 2
+    assert "unknown key recognize.beam" in capsys.readouterr().err
+
+
+def test_models_list_and_verify(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok ") == 3
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in (
+        "base",
+        "tiny.en",
+        "silero-vad-v6",
+        "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    ):
+        assert name in out
