@@ -40,7 +40,8 @@ class Pipeline:
 
     def transcribe(self, path: Path | str, *, progress: ProgressHook | None = None) -> Transcript:
         """Decode ``path`` and transcribe it."""
-        audio = decode(path)
+        hook = progress if progress is not None else _no_progress
+        audio = decode(path, on_progress=lambda done_s, total_s: hook("decode", done_s, total_s))
         return self.transcribe_audio(audio, source=str(path), progress=progress)
 
     def transcribe_audio(

@@ -7,6 +7,7 @@ duration, so peak memory is the samples we keep plus one frame, however long the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -22,15 +23,22 @@ __all__ = ["SAMPLE_RATE", "decode"]
 SAMPLE_RATE = 16_000
 _GROWTH = 1.5
 _SLACK_S = 1.0
+_PROGRESS_EVERY = 500  # frames between progress calls
 
 
-def decode(path: Path | str, *, sample_rate: int = SAMPLE_RATE) -> Audio:
+def decode(
+    path: Path | str,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    on_progress: Callable[[float, float], None] | None = None,
+) -> Audio:
     """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate`` Hz.
 
     Channels are mixed down with FFmpeg's standard matrix (as ``ffmpeg -ac 1`` and
     faster-whisper do) and clipped to [-1, 1]. Raises :class:`AudioDecodeError` with a
     one-line reason for a missing file, a directory, an empty file, something that is not
     media, a corrupt or truncated file, or a file with no audio stream.
+    ``on_progress(done_s, expected_s)`` is called now and then while decoding.
     """
     path = Path(path)
     _check_file(path)
@@ -38,7 +46,8 @@ def decode(path: Path | str, *, sample_rate: int = SAMPLE_RATE) -> Audio:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioDecodeError(f"{path}: has no audio stream (a video without sound?)")
-            samples = _decode_stream(container, container.streams.audio[0], sample_rate)
+            stream = container.streams.audio[0]
+            samples = _decode_stream(container, stream, sample_rate, on_progress)
     except AudioDecodeError:
         raise
     except av.error.FFmpegError as error:
@@ -60,27 +69,33 @@ def _check_file(path: Path) -> None:
 
 
 def _decode_stream(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, sample_rate: int
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    sample_rate: int,
+    on_progress: Callable[[float, float], None] | None,
 ) -> npt.NDArray[np.float32]:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    buffer = _SampleBuffer(_expected_samples(container, stream, sample_rate))
-    for frame in container.decode(stream):
+    declared_s = _declared_duration_s(container, stream)
+    buffer = _SampleBuffer(int((declared_s + _SLACK_S) * sample_rate))
+    for index, frame in enumerate(container.decode(stream)):
         for out in resampler.resample(frame):
             buffer.append(out.to_ndarray()[0])  # (1, n) packed mono -> (n,)
+        if on_progress is not None and index % _PROGRESS_EVERY == 0:
+            on_progress(buffer.size / sample_rate, declared_s)
     for out in resampler.resample(None):
         buffer.append(out.to_ndarray()[0])
     return buffer.finish()
 
 
-def _expected_samples(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, sample_rate: int
-) -> int:
-    duration_s = 0.0
+def _declared_duration_s(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float:
+    """The duration the file claims (0 if it claims none); only a hint for sizing."""
     if stream.duration is not None and stream.time_base is not None:
-        duration_s = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration_s = container.duration / av.time_base
-    return int((duration_s + _SLACK_S) * sample_rate)
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / av.time_base)
+    return 0.0
 
 
 class _SampleBuffer:
@@ -89,6 +104,11 @@ class _SampleBuffer:
     def __init__(self, capacity: int) -> None:
         self._data = np.empty(max(capacity, 1), dtype=np.float32)
         self._size = 0
+
+    @property
+    def size(self) -> int:
+        """Samples written so far."""
+        return self._size
 
     def append(self, chunk: npt.NDArray[np.float32]) -> None:
         end = self._size + chunk.shape[0]
