@@ -7,6 +7,7 @@ identification can fill them later without a new type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,10 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Audio",
+    "Diarization",
     "ModelInfo",
     "Span",
     "Speaker",
     "Transcript",
+    "Turn",
     "Utterance",
     "Word",
 ]
@@ -70,6 +73,34 @@ class Audio:
         first = max(0, round(span.start * self.sample_rate))
         last = min(self.samples.shape[0], round(span.end * self.sample_rate))
         return self.samples[first : max(first, last)]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Turn:
+    """Diarization output: who (an anonymous label such as ``SPEAKER_00``) spoke during a span."""
+
+    span: Span
+    label: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Diarization:
+    """Who spoke when.
+
+    ``turns`` keep overlapped speech (two turns may cover the same instant); in
+    ``exclusive_turns`` one speaker at most talks at any instant (for attributing words).
+    ``centroids`` maps each label to its mean speaker embedding, shape (dim,), L2-normalised,
+    which the voice library matches names against.
+    """
+
+    turns: tuple[Turn, ...]
+    exclusive_turns: tuple[Turn, ...]
+    centroids: Mapping[str, npt.NDArray[np.float32]]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every speaker label, sorted."""
+        return tuple(sorted({turn.label for turn in self.turns}))
 
 
 @dataclass(frozen=True, slots=True)

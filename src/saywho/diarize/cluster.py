@@ -1,0 +1,185 @@
+"""Global speaker clustering of local-speaker embeddings, and the per-window assignment.
+
+Pure numpy/scipy: embeddings in, cluster indices and centroids out.
+
+1. Agglomerative clustering (average linkage, cosine distance) of the *reliable*
+   embeddings (enough clean speech behind them), cut at a distance threshold, or at the
+   number of speakers the caller gave.
+2. Clusters with too little speech in total are phantoms: their members join the nearest
+   real cluster.
+3. Every local speaker of every window (reliable or not, so short replies are kept) is then
+   matched to a centroid with the Hungarian algorithm, one window at a time, so two local
+   speakers of one window never share a cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.optimize import linear_sum_assignment
+
+from saywho.errors import ConfigError
+
+__all__ = ["Clustering", "SpeakerHints", "assign_to_centroids", "cluster_embeddings"]
+
+UNASSIGNED = -1
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerHints:
+    """What the caller knows about the number of speakers; ``None`` means unknown."""
+
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+        low, high = self.min_speakers, self.max_speakers
+        if low is not None and high is not None and low > high:
+            raise ConfigError(f"min-speakers {low} is more than max-speakers {high}")
+        if self.num_speakers is not None and (
+            (low is not None and self.num_speakers < low)
+            or (high is not None and self.num_speakers > high)
+        ):
+            raise ConfigError(f"num-speakers {self.num_speakers} is outside min/max-speakers")
+
+    def clamp(self, count: int) -> int:
+        """The number of speakers to use when clustering alone found ``count``."""
+        if self.num_speakers is not None:
+            return self.num_speakers
+        if self.min_speakers is not None:
+            count = max(count, self.min_speakers)
+        if self.max_speakers is not None:
+            count = min(count, self.max_speakers)
+        return count
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Clustering:
+    """Cluster index of each input embedding and the L2-normalised centroids, shape (k, dim)."""
+
+    labels: npt.NDArray[np.int64]
+    centroids: npt.NDArray[np.float32]
+
+
+def cluster_embeddings(
+    embeddings: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    *,
+    threshold: float,
+    min_cluster_s: float,
+    hints: SpeakerHints,
+) -> Clustering:
+    """Cluster ``embeddings`` (n, dim), each backed by ``weights_s`` (n,) seconds of speech.
+
+    ``threshold`` is the cosine distance at which the tree is cut; clusters holding less than
+    ``min_cluster_s`` seconds are folded into their nearest neighbour (unless that would
+    leave fewer clusters than ``hints`` ask for).
+    """
+    n = embeddings.shape[0]
+    if n == 0:
+        return Clustering(
+            np.zeros(0, dtype=np.int64), np.zeros((0, embeddings.shape[1]), np.float32)
+        )
+    unit = _normalise(embeddings)
+    if n == 1:
+        return Clustering(np.zeros(1, dtype=np.int64), unit.copy())
+    tree = linkage(unit, method="average", metric="cosine")
+    labels = fcluster(tree, t=threshold, criterion="distance") - 1  # (n,) from 0
+    labels = _fold_small(unit, weights_s, labels, min_cluster_s, keep_at_least=1)
+    wanted = hints.clamp(int(labels.max()) + 1)
+    if wanted != int(labels.max()) + 1:
+        labels = _cut_at(tree, unit, weights_s, min(wanted, n), min_cluster_s)
+    return Clustering(labels, _centroids(unit, weights_s, labels))
+
+
+def assign_to_centroids(
+    embeddings: npt.NDArray[np.float32],
+    window_of: npt.NDArray[np.int64],
+    centroids: npt.NDArray[np.float32],
+) -> npt.NDArray[np.int64]:
+    """Match each embedding to a centroid, one-to-one within each window.
+
+    ``window_of`` (n,) says which window each embedding (n, dim) comes from. Returns (n,)
+    cluster indices, ``UNASSIGNED`` where a window has more local speakers than clusters.
+    """
+    result = np.full(embeddings.shape[0], UNASSIGNED, dtype=np.int64)
+    if embeddings.shape[0] == 0 or centroids.shape[0] == 0:
+        return result
+    similarity = _normalise(embeddings) @ centroids.T  # (n, k) cosine
+    for window in np.unique(window_of):
+        rows = np.flatnonzero(window_of == window)
+        local, cluster = linear_sum_assignment(similarity[rows], maximize=True)
+        result[rows[local]] = cluster
+    return result
+
+
+def _cut_at(
+    tree: npt.NDArray[np.float64],
+    unit: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    wanted: int,
+    min_cluster_s: float,
+) -> npt.NDArray[np.int64]:
+    """Cut the tree into ``wanted`` real clusters: cut finer until that many are large
+    enough, keep the ``wanted`` heaviest, and fold the rest into them."""
+    n = unit.shape[0]
+    for count in range(wanted, n + 1):
+        labels = fcluster(tree, t=count, criterion="maxclust") - 1
+        mass = np.bincount(labels, weights=weights_s)
+        if np.count_nonzero(mass >= min_cluster_s) >= wanted or count == n:
+            heaviest = np.argsort(-mass, kind="stable")[:wanted]
+            return _fold_into(unit, weights_s, labels, heaviest)
+    raise AssertionError("unreachable: the loop ends at one cluster per embedding")
+
+
+def _fold_small(
+    unit: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    min_cluster_s: float,
+    keep_at_least: int,
+) -> npt.NDArray[np.int64]:
+    mass = np.bincount(labels, weights=weights_s)
+    large = np.flatnonzero(mass >= min_cluster_s)
+    if large.shape[0] < keep_at_least:
+        large = np.argsort(-mass, kind="stable")[:keep_at_least]
+    return _fold_into(unit, weights_s, labels, large)
+
+
+def _fold_into(
+    unit: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """Relabel so that only clusters ``keep`` remain (numbered 0..), by nearest centroid."""
+    centroids = _centroids(unit, weights_s, labels)[keep]  # (len(keep), dim)
+    renumber = {int(old): new for new, old in enumerate(keep)}
+    nearest = np.argmax(unit @ centroids.T, axis=1)  # (n,)
+    return np.array(
+        [renumber.get(int(old), int(near)) for old, near in zip(labels, nearest, strict=True)],
+        dtype=np.int64,
+    )
+
+
+def _centroids(
+    unit: npt.NDArray[np.float32], weights_s: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float32]:
+    count = int(labels.max()) + 1
+    sums = np.zeros((count, unit.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, unit * weights_s[:, None])  # (k, dim) weighted sums
+    return _normalise(sums.astype(np.float32))
+
+
+def _normalise(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    unit: npt.NDArray[np.float32] = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit

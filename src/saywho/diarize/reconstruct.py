@@ -1,0 +1,139 @@
+"""From per-window local speakers to who spoke when on the recording's clock.
+
+Pure numpy. Windows overlap; each frame of the recording is seen by several windows, so
+we average: a cluster's activation is the mean, over the windows that see the frame, of
+the activity of the local speaker matched to it; the number of people talking is the
+rounded mean of each window's local count. In each frame the ``count`` most activated
+clusters speak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho.diarize.cluster import UNASSIGNED
+from saywho.types import Span, Turn
+
+__all__ = ["FrameGrid", "exclusive", "frame_activity", "to_turns"]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameGrid:
+    """Frame ``j`` of the recording is centred at ``j * step_s + offset_s`` seconds."""
+
+    step_s: float
+    offset_s: float
+
+    def span(self, first: int, last: int) -> Span:
+        """The time covered by frames ``first`` up to (not including) ``last``."""
+        half = self.step_s / 2
+        start = max(0.0, first * self.step_s + self.offset_s - half)
+        return Span(start, max(start, (last - 1) * self.step_s + self.offset_s + half))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameActivity:
+    """Per recording frame and cluster: mean activation in [0, 1] and who is judged active.
+
+    Both arrays have shape (n_frames, n_clusters).
+    """
+
+    activation: npt.NDArray[np.float64]
+    active: npt.NDArray[np.bool_]
+
+
+def frame_activity(
+    local: npt.NDArray[np.float32],
+    window_start: npt.NDArray[np.int64],
+    assignment: npt.NDArray[np.int64],
+    n_clusters: int,
+    n_frames: int,
+) -> FrameActivity:
+    """Who speaks in each frame of the recording, overlap kept.
+
+    ``local`` (windows, frames_per_window, 3) is each window's local speaker activity (0/1),
+    ``window_start`` (windows,) the recording frame where each window starts, ``assignment``
+    (windows, 3) the cluster of each local speaker (``UNASSIGNED`` if none).
+    """
+    _, per_window, n_local = local.shape
+    frames = window_start[:, None] + np.arange(per_window)[None, :]  # (windows, per_window)
+    inside = frames < n_frames
+    seen = np.zeros(n_frames, dtype=np.float64)
+    np.add.at(seen, frames[inside], 1.0)
+    spoken = np.zeros(n_frames, dtype=np.float64)
+    np.add.at(spoken, frames[inside], local.sum(axis=2)[inside])
+    activation = np.zeros((n_frames, n_clusters), dtype=np.float64)
+    for speaker in range(n_local):
+        cluster = assignment[:, speaker]  # (windows,)
+        valid = (cluster != UNASSIGNED)[:, None] & inside
+        target = np.broadcast_to(cluster[:, None], frames.shape)
+        np.add.at(activation, (frames[valid], target[valid]), local[:, :, speaker][valid])
+    seen = np.maximum(seen, 1.0)
+    count = np.rint(spoken / seen).astype(np.int64)  # (n_frames,) people talking
+    activation /= seen[:, None]
+    return FrameActivity(activation, _top_clusters(activation, count))
+
+
+def _top_clusters(
+    activation: npt.NDArray[np.float64], count: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    _n_frames, n_clusters = activation.shape
+    order = np.argsort(-activation, axis=1, kind="stable")  # (n_frames, k) most active first
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(n_clusters), order.shape), axis=1)
+    result: npt.NDArray[np.bool_] = (rank < count[:, None]) & (activation > 0)
+    return result
+
+
+def exclusive(activity: FrameActivity) -> npt.NDArray[np.bool_]:
+    """One speaker per frame: where several are active, the most activated one.
+
+    Returns (n_frames, k) booleans with at most one True per row.
+    """
+    active = activity.active
+    result = np.zeros_like(active)
+    if active.shape[1] == 0:
+        return result
+    best = np.argmax(np.where(active, activity.activation, -np.inf), axis=1)  # (n_frames,)
+    speaking = np.flatnonzero(active.any(axis=1))
+    result[speaking, best[speaking]] = True
+    return result
+
+
+def to_turns(
+    active: npt.NDArray[np.bool_],
+    grid: FrameGrid,
+    labels: Sequence[str],
+    *,
+    min_turn_s: float,
+    min_gap_s: float,
+) -> tuple[Turn, ...]:
+    """Turns from frame activity (n_frames, k): runs of frames, gaps shorter than
+    ``min_gap_s`` bridged, turns shorter than ``min_turn_s`` dropped; sorted by time."""
+    turns: list[Turn] = []
+    for cluster, label in enumerate(labels):
+        spans = [grid.span(a, b) for a, b in _runs(active[:, cluster])]
+        turns.extend(
+            Turn(span, label) for span in _bridge(spans, min_gap_s) if span.duration >= min_turn_s
+        )
+    return tuple(sorted(turns))
+
+
+def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))  # starts at even, ends at odd positions
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _bridge(spans: list[Span], min_gap_s: float) -> list[Span]:
+    merged: list[Span] = []
+    for span in spans:
+        if merged and span.start - merged[-1].end < min_gap_s:
+            merged[-1] = Span(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    return merged

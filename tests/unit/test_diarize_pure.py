@@ -1,0 +1,132 @@
+"""Pure diarization maths: powerset decoding, clustering with hints, frame reconstruction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from saywho.diarize.cluster import UNASSIGNED, SpeakerHints, assign_to_centroids, cluster_embeddings
+from saywho.diarize.powerset import POWERSET, to_multilabel
+from saywho.diarize.reconstruct import FrameActivity, FrameGrid, exclusive, frame_activity, to_turns
+from saywho.errors import ConfigError
+
+
+def voices(
+    centres: list[int], per: int, seed: int = 0, dim: int = 16, noise: float = 0.15
+) -> np.ndarray:
+    """Noisy embeddings around orthogonal axes: ``per`` of each voice in ``centres``."""
+    rng = np.random.default_rng(seed)
+    rows = [np.eye(dim)[c] + noise * rng.standard_normal(dim) for c in centres for _ in range(per)]
+    return np.array(rows, dtype=np.float32)
+
+
+def test_powerset_classes_and_decoding() -> None:
+    assert POWERSET == ((), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
+    logp = np.log(np.full((2, 7), 0.01, dtype=np.float32))
+    logp[0, 4] = 0.0  # speakers 0 and 1 together
+    logp[1, 0] = 0.0  # nobody
+    assert to_multilabel(logp).tolist() == [[1, 1, 0], [0, 0, 0]]
+
+
+def test_three_voices_are_found_without_a_hint() -> None:
+    x = voices([0, 1, 2], per=6)
+    result = cluster_embeddings(
+        x, np.full(18, 3.0), threshold=0.5, min_cluster_s=5.0, hints=SpeakerHints()
+    )
+    assert len(set(result.labels.tolist())) == 3
+    assert all(len(set(result.labels[i * 6 : i * 6 + 6].tolist())) == 1 for i in range(3))
+    assert np.allclose(np.linalg.norm(result.centroids, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_phantom_cluster_with_little_speech_is_folded() -> None:
+    x = np.concatenate([voices([0, 1], per=6), voices([5], per=1, seed=3)])
+    weights = np.array([3.0] * 12 + [1.0])
+    result = cluster_embeddings(x, weights, threshold=0.5, min_cluster_s=2.0, hints=SpeakerHints())
+    assert len(set(result.labels.tolist())) == 2
+
+
+def test_hints_force_the_count_from_the_same_tree() -> None:
+    x = voices([0, 1, 2, 3], per=5)
+    weights = np.full(20, 2.0)
+    auto = cluster_embeddings(x, weights, threshold=0.5, min_cluster_s=3.0, hints=SpeakerHints())
+    assert auto.centroids.shape[0] == 4
+    two = cluster_embeddings(
+        x, weights, threshold=0.5, min_cluster_s=3.0, hints=SpeakerHints(num_speakers=2)
+    )
+    assert two.centroids.shape[0] == 2
+    at_most = cluster_embeddings(
+        x, weights, threshold=0.5, min_cluster_s=3.0, hints=SpeakerHints(max_speakers=3)
+    )
+    assert at_most.centroids.shape[0] == 3
+    at_least = cluster_embeddings(
+        x, weights, threshold=0.5, min_cluster_s=3.0, hints=SpeakerHints(min_speakers=4)
+    )
+    assert at_least.centroids.shape[0] == 4
+    same = cluster_embeddings(
+        x, weights, threshold=0.5, min_cluster_s=3.0, hints=SpeakerHints(num_speakers=4)
+    )
+    assert np.array_equal(same.labels, auto.labels)
+
+
+def test_one_voice_stays_one() -> None:
+    result = cluster_embeddings(
+        voices([0], per=10),
+        np.full(10, 2.0),
+        threshold=0.5,
+        min_cluster_s=3.0,
+        hints=SpeakerHints(),
+    )
+    assert result.centroids.shape[0] == 1
+
+
+def test_bad_hints_are_clear() -> None:
+    with pytest.raises(ConfigError, match="min-speakers 5 is more than max-speakers 2"):
+        SpeakerHints(min_speakers=5, max_speakers=2)
+    with pytest.raises(ConfigError, match="num-speakers must be at least 1"):
+        SpeakerHints(num_speakers=0)
+
+
+def test_assignment_is_one_to_one_within_a_window() -> None:
+    centroids = np.eye(4, dtype=np.float32)[:2]
+    x = np.array([[1, 0, 0, 0], [0.9, 0.1, 0, 0], [0, 1, 0, 0]], dtype=np.float32)
+    window = np.array([0, 0, 1])
+    assert assign_to_centroids(x, window, centroids).tolist() == [0, 1, 1]
+    crowded = np.array([[1, 0, 0, 0], [0.8, 0.2, 0, 0], [0.9, 0, 0.1, 0]], dtype=np.float32)
+    labels = assign_to_centroids(crowded, np.array([0, 0, 0]), centroids)
+    assert sorted(labels.tolist()) == [UNASSIGNED, 0, 1]
+
+
+def test_overlapping_windows_average_into_turns() -> None:
+    # Two windows of 10 frames, the second starting at frame 5; local speaker 0 of window 0
+    # and local speaker 1 of window 1 are the same person (cluster 0).
+    local = np.zeros((2, 10, 3), dtype=np.float32)
+    local[0, 0:8, 0] = 1  # frames 0..7 cluster 0
+    local[1, 0:3, 1] = 1  # frames 5..7 cluster 0 again
+    local[1, 5:10, 0] = 1  # frames 10..14 cluster 1
+    assignment = np.array([[0, UNASSIGNED, UNASSIGNED], [1, 0, UNASSIGNED]])
+    active = frame_activity(local, np.array([0, 5]), assignment, n_clusters=2, n_frames=15).active
+    assert np.flatnonzero(active[:, 0]).tolist() == list(range(8))
+    assert np.flatnonzero(active[:, 1]).tolist() == list(range(10, 15))
+    grid = FrameGrid(step_s=0.1, offset_s=0.05)
+    turns = to_turns(active, grid, ["A", "B"], min_turn_s=0.0, min_gap_s=0.0)
+    assert [(t.label, round(t.span.start, 6), round(t.span.end, 6)) for t in turns] == [
+        ("A", 0.0, 0.8),
+        ("B", 1.0, 1.5),
+    ]
+
+
+def test_short_gaps_are_bridged_and_blips_dropped() -> None:
+    flags = np.zeros((30, 1), dtype=bool)
+    flags[0:10, 0] = True
+    flags[11:20, 0] = True  # one-frame gap
+    flags[25, 0] = True  # a one-frame blip
+    turns = to_turns(flags, FrameGrid(0.1, 0.05), ["A"], min_turn_s=0.15, min_gap_s=0.15)
+    assert [(round(t.span.start, 2), round(t.span.end, 2)) for t in turns] == [(0.0, 2.0)]
+
+
+def test_exclusive_keeps_the_most_activated_speaker() -> None:
+    active = np.ones((4, 2), dtype=bool)
+    active[3, 0] = False
+    activation = np.array([[0.9, 0.5], [0.4, 0.6], [0.5, 0.5], [0.0, 0.2]])
+    one = exclusive(FrameActivity(activation, active))
+    assert one.tolist() == [[True, False], [False, True], [True, False], [False, True]]
