@@ -165,6 +165,8 @@ class Transcript:
     config: PipelineConfig
     models: tuple[ModelInfo, ...] = ()
     speakers: tuple[Speaker, ...] = field(default=())
+    turns: tuple[Turn, ...] = field(default=())
+    """Diarization turns, overlap kept (empty when diarization did not run)."""
 
     @property
     def words(self) -> tuple[Word, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -19,7 +20,7 @@ from saywho.formats import FORMATS, WRITERS, parse_formats, write
 from saywho.formats.cues import Cue, subtitle_cues, wrap_lines
 from saywho.formats.json import SCHEMA_VERSION, read_json, write_json
 from saywho.formats.timestamps import format_timestamp, milliseconds
-from saywho.types import ModelInfo, Span, Speaker, Transcript, Utterance, Word
+from saywho.types import ModelInfo, Span, Speaker, Transcript, Turn, Utterance, Word
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
 
@@ -77,6 +78,11 @@ def speakers_transcript() -> Transcript:
         config=PipelineConfig(VadConfig(threshold=0.4), RecognizeConfig(model="tiny.en")),
         models=(ModelInfo("whisper-tiny.en", "recognize", "ab" * 32), ModelInfo("x", "vad", None)),
         speakers=(Speaker("SPEAKER_00", "Zoë", 0.8125), Speaker("SPEAKER_01")),
+        turns=(
+            Turn(Span(0.0, 1.6), "SPEAKER_00"),
+            Turn(Span(1.5, 12.0), "SPEAKER_01"),
+            Turn(Span(3725.0, 3728.0), "SPEAKER_00"),
+        ),
     )
 
 
@@ -347,7 +353,7 @@ def test_read_json_rejects_bad_files_with_one_line_message(
 
 
 def test_registry_lists_every_format_read_only() -> None:
-    assert FORMATS == ("txt", "srt", "vtt", "json", "tsv")
+    assert FORMATS == ("txt", "srt", "vtt", "json", "tsv", "rttm")
     assert WRITERS["json"] is write_json
     with pytest.raises(TypeError):
         WRITERS["html"] = write_json  # type: ignore[index]
@@ -364,7 +370,7 @@ def test_write_rejects_an_unknown_format_naming_the_known_ones() -> None:
         ("txt,srt", ("txt", "srt")),
         (" SRT , txt,srt, ", ("srt", "txt")),
         ("all", FORMATS),
-        ("json,all", ("json", "txt", "srt", "vtt", "tsv")),
+        ("json,all", ("json", "txt", "srt", "vtt", "tsv", "rttm")),
     ],
 )
 def test_parse_formats(text: str, expected: tuple[str, ...]) -> None:
@@ -419,3 +425,11 @@ def test_ffmpeg_reads_the_cues_we_write(fmt: str, tmp_path: Path) -> None:
     else:  # the WebVTT decoder unescapes and drops the voice tag: we get our text back
         assert dialogues == [cue.text for cue in cues]
         assert payloads[0].startswith("<v Zoë>")
+
+
+def test_rttm_falls_back_to_utterance_speakers_and_uses_names() -> None:
+    transcript = dataclasses.replace(speakers_transcript(), turns=())
+    lines = render(transcript, "rttm").splitlines()
+    assert lines[0] == "SPEAKER meeting 1 0.000 1.400 <NA> <NA> Zoë <NA> <NA>"
+    assert all(len(line.split()) == 10 for line in lines)
+    assert len(lines) == 3  # the utterance without a speaker is not a turn

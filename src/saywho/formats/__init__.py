@@ -12,6 +12,7 @@ from typing import TextIO
 
 from saywho.errors import OutputError
 from saywho.formats.json import read_json, write_json
+from saywho.formats.rttm import write_rttm
 from saywho.formats.srt import write_srt
 from saywho.formats.tsv import write_tsv
 from saywho.formats.txt import write_txt
@@ -23,7 +24,14 @@ __all__ = ["FORMATS", "WRITERS", "Writer", "parse_formats", "read_json", "write"
 Writer = Callable[[Transcript, TextIO], None]
 
 WRITERS: Mapping[str, Writer] = MappingProxyType(
-    {"txt": write_txt, "srt": write_srt, "vtt": write_vtt, "json": write_json, "tsv": write_tsv}
+    {
+        "txt": write_txt,
+        "srt": write_srt,
+        "vtt": write_vtt,
+        "json": write_json,
+        "tsv": write_tsv,
+        "rttm": write_rttm,
+    }
 )
 FORMATS: tuple[str, ...] = tuple(WRITERS)
 

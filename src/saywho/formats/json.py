@@ -6,6 +6,7 @@ Schema (``SCHEMA_VERSION`` 1)::
      config: {stage: {key: value}},            # the effective options
      models: [{name, role, sha256}],
      speakers: [{label, name, confidence}],
+     turns: [{start, end, speaker}],           # diarization turns, overlap kept
      utterances: [{start, end, speaker, text,
                    words: [{text, start, end, probability, speaker, speaker_confidence}]}]}
 
@@ -23,7 +24,7 @@ from typing import Any, TextIO
 from saywho.config import PipelineConfig, merge_config
 from saywho.errors import ConfigError
 from saywho.formats.timestamps import milliseconds
-from saywho.types import ModelInfo, Span, Speaker, Transcript, Utterance, Word
+from saywho.types import ModelInfo, Span, Speaker, Transcript, Turn, Utterance, Word
 
 __all__ = ["SCHEMA_VERSION", "read_json", "write_json"]
 
@@ -70,6 +71,10 @@ def _transcript_object(transcript: Transcript) -> dict[str, Any]:
         "speakers": [
             {"label": s.label, "name": s.name, "confidence": _probability(s.confidence)}
             for s in transcript.speakers
+        ],
+        "turns": [
+            {"start": _time(t.span.start), "end": _time(t.span.end), "speaker": t.label}
+            for t in transcript.turns
         ],
         "utterances": [_utterance_object(u) for u in transcript.utterances],
     }
@@ -132,6 +137,10 @@ def _read_transcript(data: Any) -> Transcript:
             _read_speaker(_object(s, f"speakers[{i}]"))
             for i, s in enumerate(_list(top, "speakers"))
         ),
+        turns=tuple(
+            _read_turn(_object(t, f"turns[{i}]"), f"turns[{i}]")
+            for i, t in enumerate(_list(top, "turns"))
+        ),
     )
 
 
@@ -166,6 +175,10 @@ def _read_word(obj: Mapping[str, Any], where: str) -> Word:
         speaker=_optional_text(obj, "speaker", where),
         speaker_confidence=_optional_number(obj, "speaker_confidence", where),
     )
+
+
+def _read_turn(obj: Mapping[str, Any], where: str) -> Turn:
+    return Turn(span=_span(obj, where), label=_text(obj, "speaker", where))
 
 
 def _read_model(obj: Mapping[str, Any]) -> ModelInfo:
