@@ -24,6 +24,7 @@ from typing import Any, Literal
 from saywho.errors import ConfigError
 
 __all__ = [
+    "DiarizeConfig",
     "PipelineConfig",
     "RecognizeConfig",
     "VadConfig",
@@ -99,11 +100,52 @@ class RecognizeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DiarizeConfig:
+    """Speaker diarization: segmentation-3.0 windows, CAM++ embeddings, global clustering.
+
+    ``num_speakers``, ``min_speakers`` and ``max_speakers`` are hints (``None``: unknown).
+    ``cluster_threshold`` is the cosine distance at which speaker clusters stop merging;
+    a cluster with less than ``min_speaker_s`` of speech is not a speaker of its own.
+    """
+
+    enabled: bool = True
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    window_step_s: float = 2.5
+    cluster_threshold: float = 0.6
+    min_speaker_s: float = 3.0
+    min_embedding_s: float = 0.25
+    reliable_embedding_s: float = 1.0
+    min_turn_s: float = 0.1
+    min_gap_s: float = 0.1
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.window_step_s <= 10.0:
+            raise ConfigError("diarize.window_step_s must be between 0.5 and 10 seconds")
+        if not 0.0 < self.cluster_threshold < 2.0:
+            raise ConfigError("diarize.cluster_threshold must be between 0 and 2 (cosine distance)")
+        for name in (
+            "min_speaker_s",
+            "min_embedding_s",
+            "reliable_embedding_s",
+            "min_turn_s",
+            "min_gap_s",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"diarize.{name} must not be negative")
+        if self.threads < 0:
+            raise ConfigError("diarize.threads must be 0 (auto) or more")
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Every stage's config, as one value that a result records."""
 
     vad: VadConfig = field(default_factory=VadConfig)
     recognize: RecognizeConfig = field(default_factory=RecognizeConfig)
+    diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
 
 
 def merge_config(base: PipelineConfig, updates: Mapping[str, Mapping[str, Any]]) -> PipelineConfig:
@@ -157,8 +199,9 @@ def _is_instance(value: Any, hint: Any) -> bool:
 def config_from_options(base: PipelineConfig, options: Mapping[str, Any]) -> PipelineConfig:
     """Apply flat keyword options (``model="tiny.en"``, ``vad=False``) to ``base``.
 
-    Each key is a field of one stage config (``vad`` alone switches VAD on or off);
-    ``None`` values are ignored. An unknown key is a :class:`ConfigError` naming it.
+    Each key is a field of one stage config; a stage's own name (``vad``, ``diarize``)
+    switches it on or off. ``None`` values are ignored. An unknown key is a
+    :class:`ConfigError` naming it.
     """
     updates: dict[str, dict[str, Any]] = {}
     stage_of = {
@@ -167,13 +210,19 @@ def config_from_options(base: PipelineConfig, options: Mapping[str, Any]) -> Pip
         for name in _field_names(getattr(base, stage.name))
         if name != "enabled"
     }
+    switches = [
+        stage.name
+        for stage in dataclasses.fields(base)
+        if "enabled" in _field_names(getattr(base, stage.name))
+    ]
     for key, value in options.items():
         if value is None:
             continue
-        if key == "vad":
-            updates.setdefault("vad", {})["enabled"] = value
+        if key in switches:
+            updates.setdefault(key, {})["enabled"] = value
         elif key in stage_of:
             updates.setdefault(stage_of[key], {})[key] = value
         else:
-            raise ConfigError(f"unknown option {key!r}; known: vad, {', '.join(sorted(stage_of))}")
+            known = ", ".join(sorted([*switches, *stage_of]))
+            raise ConfigError(f"unknown option {key!r}; known: {known}")
     return merge_config(base, updates)

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime
 
 from saywho import models
 from saywho.config import VadConfig
-from saywho.errors import ModelError
+from saywho.onnxrt import load_session
 from saywho.types import Audio, ModelInfo, Span
 from saywho.vad.regions import speech_regions
 
@@ -32,16 +31,8 @@ class SileroVad:
     def __init__(self, path: Path | None = None) -> None:
         path = path if path is not None else models.model_file(_MODEL)
         self.info = ModelInfo(_MODEL, "vad", models.spec(_MODEL).sha256)
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = 1
-        options.log_severity_level = 4
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as error:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"cannot load the VAD model {path}: {error}") from error
+        # A small recurrent model: one thread is as fast as more, and leaves the cores free.
+        self._session = load_session(path, threads=1)
 
     def probabilities(self, audio: Audio) -> npt.NDArray[np.float32]:
         """Speech probability of each 32 ms window of ``audio``; shape (ceil(n / 512),)."""

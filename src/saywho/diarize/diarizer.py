@@ -1,0 +1,149 @@
+"""The diarization stage: segment ─► embed ─► cluster ─► reconstruct.
+
+local speakers per 10 s window (segmentation-3.0, windows ``window_step_s`` apart)
+  ─► a CAM++ voice print per local speaker (from the frames where it talks alone)
+  ─► global clustering of the reliable prints (unknown count, or the caller's hints)
+  ─► every local speaker matched to a cluster, one-to-one per window
+  ─► frame-level activity averaged over windows ─► turns (overlap kept) + exclusive turns
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho import models
+from saywho.config import DiarizeConfig
+from saywho.diarize.cluster import SpeakerHints, assign_to_centroids, cluster_embeddings
+from saywho.diarize.embed import Embedder
+from saywho.diarize.reconstruct import FrameActivity, exclusive, frame_activity, to_turns
+from saywho.diarize.requests import EmbeddingRequest, embedding_requests, frames_to_samples
+from saywho.diarize.segment import (
+    FRAME_STEP_SAMPLES,
+    GRID,
+    RECEPTIVE_FIELD_SAMPLES,
+    WINDOW_SAMPLES,
+    LocalActivity,
+    Segmenter,
+)
+from saywho.types import Audio, Diarization, ModelInfo
+
+__all__ = ["EMBEDDING_MODEL", "SEGMENTATION_MODEL", "Diarizer"]
+
+SEGMENTATION_MODEL = "segmentation-3.0"
+EMBEDDING_MODEL = "campplus-sv-zh-en-common"
+MAX_EMBEDDING_S = 4.0
+
+StageHook = Callable[[str, float, float], None]
+
+
+class Diarizer:
+    """Loads the two speaker models once; :meth:`diarize` answers who spoke when."""
+
+    def __init__(self, config: DiarizeConfig) -> None:
+        self.config = config
+        self.hints = SpeakerHints(config.num_speakers, config.min_speakers, config.max_speakers)
+        self._segmenter = Segmenter(models.model_file(SEGMENTATION_MODEL), config.threads)
+        self._embedder = Embedder(models.model_file(EMBEDDING_MODEL), config.threads)
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]:
+        """The models this stage runs, with their sha256."""
+        return tuple(
+            ModelInfo(name, "diarize", models.spec(name).sha256)
+            for name in (SEGMENTATION_MODEL, EMBEDDING_MODEL)
+        )
+
+    def diarize(self, audio: Audio, progress: StageHook | None = None) -> Diarization:
+        """Who spoke when in ``audio`` (16 kHz mono)."""
+        total_s = audio.duration_s
+        hook = progress if progress is not None else _no_progress
+        local = self._segmenter.local_activity(
+            audio, self.config.window_step_s, lambda done_s: hook("segment", done_s, total_s)
+        )
+        requests = embedding_requests(
+            local.activity,
+            GRID.step_s,
+            min_embedding_s=self.config.min_embedding_s,
+            reliable_s=self.config.reliable_embedding_s,
+            max_embedding_s=MAX_EMBEDDING_S,
+        )
+        if not requests:
+            return Diarization((), (), {})
+        hook("embed", 0.0, total_s)
+        embeddings = self._embedder.embed([_clip(audio, local, r) for r in requests])  # (n, 192)
+        return self._cluster_and_reconstruct(local, requests, embeddings)
+
+    def _cluster_and_reconstruct(
+        self,
+        local: LocalActivity,
+        requests: tuple[EmbeddingRequest, ...],
+        embeddings: npt.NDArray[np.float32],
+    ) -> Diarization:
+        reliable = np.array([r.reliable for r in requests])
+        if not reliable.any():  # only short stretches: let all of them found clusters
+            reliable[:] = True
+        weights = np.array([r.seconds for r in requests], dtype=np.float64)
+        clustering = cluster_embeddings(
+            embeddings[reliable],
+            weights[reliable],
+            threshold=self.config.cluster_threshold,
+            min_cluster_s=self.config.min_speaker_s,
+            hints=self.hints,
+        )
+        windows = np.array([r.window for r in requests], dtype=np.int64)
+        matched = assign_to_centroids(embeddings, windows, clustering.centroids)  # (n,)
+        assignment = np.full((local.activity.shape[0], 3), -1, dtype=np.int64)
+        assignment[windows, [r.speaker for r in requests]] = matched
+        activity = frame_activity(
+            local.activity,
+            local.window_start,
+            assignment,
+            clustering.centroids.shape[0],
+            local.n_frames,
+        )
+        return self._result(activity, clustering.centroids)
+
+    def _result(self, activity: FrameActivity, centroids: npt.NDArray[np.float32]) -> Diarization:
+        order = _by_first_appearance(activity.active)
+        labels = [f"SPEAKER_{rank:02d}" for rank in range(len(order))]
+        active = activity.active[:, order]
+        options = {"min_turn_s": self.config.min_turn_s, "min_gap_s": self.config.min_gap_s}
+        turns = to_turns(active, GRID, labels, **options)
+        sole = exclusive(FrameActivity(activity.activation[:, order], active))
+        exclusive_turns = to_turns(
+            sole, GRID, labels, min_turn_s=self.config.min_turn_s, min_gap_s=0.0
+        )
+        spoken = {turn.label for turn in turns}
+        return Diarization(
+            turns=turns,
+            exclusive_turns=tuple(t for t in exclusive_turns if t.label in spoken),
+            centroids={
+                label: centroids[c]
+                for label, c in zip(labels, order, strict=True)
+                if label in spoken
+            },
+        )
+
+
+def _clip(audio: Audio, local: LocalActivity, request: EmbeddingRequest) -> npt.NDArray[np.float32]:
+    """The samples of ``request``'s frames in its window."""
+    start = int(local.window_start[request.window]) * FRAME_STEP_SAMPLES
+    window = audio.samples[start : start + WINDOW_SAMPLES]
+    mask = frames_to_samples(
+        request.frames, FRAME_STEP_SAMPLES, RECEPTIVE_FIELD_SAMPLES // 2, window.shape[0]
+    )
+    clip: npt.NDArray[np.float32] = window[mask]
+    return clip
+
+
+def _by_first_appearance(active: npt.NDArray[np.bool_]) -> list[int]:
+    """Cluster indices ordered by the frame where each first speaks (silent ones last)."""
+    first = np.where(active.any(axis=0), active.argmax(axis=0), active.shape[0])
+    return [int(c) for c in np.argsort(first, kind="stable")]
+
+
+def _no_progress(stage: str, done_s: float, total_s: float) -> None:
+    del stage, done_s, total_s

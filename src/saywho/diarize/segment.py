@@ -1,0 +1,97 @@
+"""pyannote segmentation-3.0 (ONNX) over sliding 10 s windows: local speakers per window.
+
+The network sees 10 s (160 000 samples) and answers every 270 samples (16.875 ms) with a
+powerset class over three local speakers; its receptive field is 991 samples, so frame
+``j`` of a window starting at sample ``s`` is centred on sample ``s + 270 j + 495.5``.
+Windows start on multiples of the frame step, so every window's frames fall on one grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho.diarize.powerset import to_multilabel
+from saywho.diarize.reconstruct import FrameGrid
+from saywho.onnxrt import load_session
+from saywho.types import Audio
+
+__all__ = ["FRAME_STEP_SAMPLES", "LocalActivity", "Segmenter", "window_starts"]
+
+RATE = 16_000
+WINDOW_SAMPLES = 160_000
+FRAME_STEP_SAMPLES = 270
+RECEPTIVE_FIELD_SAMPLES = 991
+FRAMES_PER_WINDOW = 589
+_BATCH = 16
+
+GRID = FrameGrid(step_s=FRAME_STEP_SAMPLES / RATE, offset_s=RECEPTIVE_FIELD_SAMPLES / 2 / RATE)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LocalActivity:
+    """Each window's local speakers: ``activity`` (windows, 589, 3) of 0/1 and the recording
+    frame where each window starts, ``window_start`` (windows,)."""
+
+    activity: npt.NDArray[np.float32]
+    window_start: npt.NDArray[np.int64]
+    n_frames: int
+
+    @property
+    def grid(self) -> FrameGrid:
+        """Where the frames lie in time."""
+        return GRID
+
+
+def window_starts(n_samples: int, step_frames: int) -> npt.NDArray[np.int64]:
+    """Start frames of windows every ``step_frames`` frames, the last one reaching the end."""
+    step = step_frames * FRAME_STEP_SAMPLES
+    last = max(0, n_samples - WINDOW_SAMPLES)
+    count = -(-last // step) + 1
+    return np.arange(count, dtype=np.int64) * step_frames  # (count,)
+
+
+class Segmenter:
+    """segmentation-3.0 with onnxruntime."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self._session = load_session(path, threads)
+        self._input = self._session.get_inputs()[0].name
+
+    def local_activity(
+        self,
+        audio: Audio,
+        step_s: float,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> LocalActivity:
+        """Run the network on every window of ``audio`` (16 kHz), ``step_s`` apart."""
+        step_frames = max(1, round(step_s * RATE / FRAME_STEP_SAMPLES))
+        starts = window_starts(audio.samples.shape[0], step_frames)
+        activity = np.zeros((starts.shape[0], FRAMES_PER_WINDOW, 3), dtype=np.float32)
+        for first in range(0, starts.shape[0], _BATCH):
+            batch = starts[first : first + _BATCH]
+            chunks = np.stack([_window(audio.samples, int(s) * FRAME_STEP_SAMPLES) for s in batch])
+            (log_probabilities,) = self._session.run(None, {self._input: chunks[:, None, :]})
+            activity[first : first + batch.shape[0]] = to_multilabel(log_probabilities)
+            if on_progress is not None:
+                on_progress(
+                    min(
+                        audio.duration_s,
+                        (int(batch[-1]) * FRAME_STEP_SAMPLES + WINDOW_SAMPLES) / RATE,
+                    )
+                )
+        n_frames = int(starts[-1]) + FRAMES_PER_WINDOW
+        return LocalActivity(activity, starts, n_frames)
+
+
+def _window(samples: npt.NDArray[np.float32], start: int) -> npt.NDArray[np.float32]:
+    chunk = samples[start : start + WINDOW_SAMPLES]
+    if chunk.shape[0] == WINDOW_SAMPLES:
+        return chunk
+    padded = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
+    padded[: chunk.shape[0]] = chunk
+    return padded

@@ -1,0 +1,27 @@
+"""Loading our ONNX speaker models with onnxruntime, with errors a user can act on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import onnxruntime
+
+from saywho.errors import ModelError
+
+__all__ = ["load_session"]
+
+
+def load_session(path: Path, threads: int) -> Any:
+    """An onnxruntime CPU session for ``path`` using ``threads`` threads (0: all cores)."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as error:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load the model {path.name}: {error}") from error
