@@ -4,7 +4,7 @@ Run it from the repository root, with the shared evaluation data next to the rep
 (``../shared/eval``) and the bench extra installed (``pip install -e '.[bench]'``)::
 
     python benchmarks/asr.py [--eval-dir ../shared/eval] [--models base,tiny.en]
-                             [--repeats 1] [--out benchmarks/results/asr.md]
+                             [--repeats 3] [--out benchmarks/results/asr.md]
 
 Files: every clip of ``single_speaker_utterances/manifest.tsv`` and
 ``pyannote_sample/sample.wav`` (reference: the texts of ``sample.stm`` in time order).
@@ -47,6 +47,7 @@ from rich.progress import Progress
 
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
 from saywho.audio import decode
+from saywho.config import DiarizeConfig
 from saywho.models import resolve_whisper
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,7 +202,11 @@ def files_for(model: str, files: Sequence[EvalFile]) -> tuple[EvalFile, ...]:
 
 def ours(model: str) -> Transcriber:
     """saywho's pipeline with ``model``, loaded once."""
-    pipeline = Pipeline(PipelineConfig(recognize=RecognizeConfig(model=model, language=None)))
+    # Recognition only: plain faster-whisper has no diarization to compare with.
+    config = PipelineConfig(
+        recognize=RecognizeConfig(model=model, language=None), diarize=DiarizeConfig(enabled=False)
+    )
+    pipeline = Pipeline(config)
 
     def transcribe(path: Path) -> Hypothesis:
         transcript = pipeline.transcribe(path)
@@ -494,7 +499,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--models", default="base,tiny.en", help="comma-separated model names")
-    parser.add_argument("--repeats", type=int, default=1, help="timed runs per file and side")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per file and side")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.repeats < 1:
