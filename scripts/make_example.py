@@ -19,19 +19,19 @@ from saywho.audio import SAMPLE_RATE, decode
 TARGET = Path(__file__).resolve().parent.parent / "examples" / "interview.wav"
 PAUSE_S = 0.6
 DIALOGUE = (
-    ("en-us+m3", "Good morning, and thank you for coming in today."),
-    ("en-gb+f3", "Thank you for having me. I am happy to be here."),
-    ("en-us+m3", "Could you tell us how the project started?"),
-    ("en-gb+f3", "It started three years ago, with a small team and a very old computer."),
-    ("en-us+m3", "And what did you learn along the way?"),
-    ("en-gb+f3", "That measuring things honestly is harder than building them."),
+    ("en+croak", "Good morning, and thank you for coming in today."),
+    ("en-029+f2", "Thank you for having me. I am happy to be here."),
+    ("en+croak", "Could you tell us how the project started?"),
+    ("en-029+f2", "It started three years ago, with a small team and a very old computer."),
+    ("en+croak", "And what did you learn along the way?"),
+    ("en-029+f2", "We learned that honest measurement matters more than clever code."),
 )
 
 
 def synthesise(voice: str, text: str, folder: Path) -> np.ndarray:
     """One line of the dialogue as 16 kHz mono float32."""
     path = folder / "line.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "155", "-w", str(path), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text], check=True)
     return decode(path).samples.copy()
 
 

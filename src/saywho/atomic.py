@@ -6,6 +6,7 @@ A reader never sees a half-written file, and a crash leaves the old file (or non
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,11 +30,21 @@ def atomic_text_file(path: Path) -> Iterator[TextIO]:
         yield cast(TextIO, stream)
 
 
+@functools.cache
+def _umask() -> int:
+    """The process umask (read once: setting it is the only way to read it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _atomic(path: Path, mode: str, encoding: str | None) -> Iterator[IO[bytes]]:
     descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     temporary = Path(name)
     try:
+        # mkstemp makes the file private (0600); a result gets the usual permissions.
+        os.fchmod(descriptor, 0o666 & ~_umask())
         with os.fdopen(
             descriptor, mode, encoding=encoding, newline="" if encoding else None
         ) as stream:

@@ -65,17 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"saywho {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("transcribe", help="transcribe audio or video files")
-    run.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    run.add_argument(
-        "-o", "--output-dir", type=Path, default=Path(), help="where results go (default: .)"
-    )
-    run.add_argument(
-        "-f",
-        "--formats",
-        default=DEFAULT_FORMATS,
-        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {DEFAULT_FORMATS})",
-    )
+    run = commands.add_parser("transcribe", help="transcribe audio or video files, with speakers")
+    _add_job_arguments(run, DEFAULT_FORMATS)
     run.add_argument(
         "--model", help="base (default), tiny.en, a CTranslate2 model directory, or a hub name"
     )
@@ -84,7 +75,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
     run.add_argument("--hotwords", help="words to favour (names, jargon)")
     run.add_argument("--beam-size", type=int)
-    run.add_argument("--threads", type=int, help="CPU threads for recognition (default: all cores)")
     run.add_argument("--compute-type", help="int8 (default on CPU), float32, float16, …")
     run.add_argument(
         "--no-vad",
@@ -93,9 +83,18 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="skip voice activity detection",
     )
-    run.add_argument("--config", type=Path, help="TOML file with [vad] and [recognize] tables")
-    _add_common(run)
+    run.add_argument(
+        "--no-diarize",
+        dest="diarize",
+        action="store_false",
+        default=None,
+        help="skip speaker diarization",
+    )
     run.set_defaults(run=_transcribe)
+
+    who = commands.add_parser("diarize", help="who spoke when, without transcribing")
+    _add_job_arguments(who, "rttm,json")
+    who.set_defaults(run=_transcribe, recognize=False)
 
     model_cmd = commands.add_parser("models", help="list or verify the bundled models")
     model_sub = model_cmd.add_subparsers(required=True, metavar="ACTION")
@@ -108,6 +107,27 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(verify)
     verify.set_defaults(run=_models_verify)
     return parser
+
+
+def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument(
+        "-o", "--output-dir", type=Path, default=Path(), help="where results go (default: .)"
+    )
+    parser.add_argument(
+        "-f",
+        "--formats",
+        default=default_formats,
+        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {default_formats})",
+    )
+    parser.add_argument("--num-speakers", type=int, help="the number of speakers, if known")
+    parser.add_argument("--min-speakers", type=int, help="at least this many speakers")
+    parser.add_argument("--max-speakers", type=int, help="at most this many speakers")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML file with [vad], [recognize] and [diarize] tables"
+    )
+    _add_common(parser)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -145,21 +165,11 @@ def _build_config(args: argparse.Namespace) -> PipelineConfig:
     config = PipelineConfig()
     if args.config is not None:
         config = merge_config(config, _read_toml(args.config))
-    options = {
-        key: getattr(args, key)
-        for key in (
-            "model",
-            "language",
-            "task",
-            "initial_prompt",
-            "hotwords",
-            "beam_size",
-            "threads",
-            "compute_type",
-            "vad",
-        )
-    }
-    return config_from_options(config, options)
+    keys = (
+        *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
+        *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
+    )
+    return config_from_options(config, {key: getattr(args, key, None) for key in keys})
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

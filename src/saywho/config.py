@@ -27,6 +27,7 @@ __all__ = [
     "DiarizeConfig",
     "PipelineConfig",
     "RecognizeConfig",
+    "SpeakerHints",
     "VadConfig",
     "config_from_options",
     "merge_config",
@@ -68,9 +69,10 @@ class RecognizeConfig:
 
     ``model`` is a registry name (``base``, ``tiny.en``), a path to a CTranslate2 Whisper
     directory, or a hub name such as ``large-v3`` (downloaded by faster-whisper, only then).
-    ``threads`` 0 means one per CPU core.
+    ``threads`` 0 means one per CPU core (diarization uses the same number).
     """
 
+    enabled: bool = True
     model: str = "base"
     language: str | None = None
     task: Task = "transcribe"
@@ -100,12 +102,47 @@ class RecognizeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeakerHints:
+    """What the caller knows about the number of speakers; ``None`` means unknown."""
+
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+        low, high = self.min_speakers, self.max_speakers
+        if low is not None and high is not None and low > high:
+            raise ConfigError(f"min-speakers {low} is more than max-speakers {high}")
+        if self.num_speakers is not None and (
+            (low is not None and self.num_speakers < low)
+            or (high is not None and self.num_speakers > high)
+        ):
+            raise ConfigError(f"num-speakers {self.num_speakers} is outside min/max-speakers")
+
+    def clamp(self, count: int) -> int:
+        """The number of speakers to use when clustering alone found ``count``."""
+        if self.num_speakers is not None:
+            return self.num_speakers
+        if self.min_speakers is not None:
+            count = max(count, self.min_speakers)
+        if self.max_speakers is not None:
+            count = min(count, self.max_speakers)
+        return count
+
+
+@dataclass(frozen=True, slots=True)
 class DiarizeConfig:
     """Speaker diarization: segmentation-3.0 windows, CAM++ embeddings, global clustering.
 
     ``num_speakers``, ``min_speakers`` and ``max_speakers`` are hints (``None``: unknown).
     ``cluster_threshold`` is the cosine distance at which speaker clusters stop merging;
     a cluster with less than ``min_speaker_s`` of speech is not a speaker of its own.
+    A turn of at most 2 s moves to another speaker when its own voice print is closer to
+    that speaker by more than ``recheck_margin`` (cosine); ``None`` skips that check.
     """
 
     enabled: bool = True
@@ -119,13 +156,14 @@ class DiarizeConfig:
     reliable_embedding_s: float = 1.0
     min_turn_s: float = 0.1
     min_gap_s: float = 0.1
-    threads: int = 0
+    recheck_margin: float | None = 0.1
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:
             raise ConfigError("diarize.window_step_s must be between 0.5 and 10 seconds")
         if not 0.0 < self.cluster_threshold < 2.0:
             raise ConfigError("diarize.cluster_threshold must be between 0 and 2 (cosine distance)")
+        _ = self.hints  # validates the speaker-count hints
         for name in (
             "min_speaker_s",
             "min_embedding_s",
@@ -135,8 +173,11 @@ class DiarizeConfig:
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"diarize.{name} must not be negative")
-        if self.threads < 0:
-            raise ConfigError("diarize.threads must be 0 (auto) or more")
+
+    @property
+    def hints(self) -> SpeakerHints:
+        """The speaker-count hints as one value."""
+        return SpeakerHints(self.num_speakers, self.min_speakers, self.max_speakers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from saywho.asr.whisper import WhisperRecognizer
+from saywho.asr.whisper import Recognition, WhisperRecognizer
+from saywho.attribute import attribute
 from saywho.audio import decode
 from saywho.config import PipelineConfig
-from saywho.types import Audio, ModelInfo, Span, Transcript
+from saywho.diarize.diarizer import Diarizer
+from saywho.errors import ConfigError
+from saywho.types import Audio, Diarization, ModelInfo, Span, Speaker, Transcript
 from saywho.vad.regions import TimeMap, restore_times
 from saywho.vad.silero import SileroVad
 
@@ -29,14 +32,24 @@ class Pipeline:
 
     def __init__(self, config: PipelineConfig | None = None) -> None:
         self.config = config if config is not None else PipelineConfig()
-        self._vad = SileroVad() if self.config.vad.enabled else None
-        self._recognizer = WhisperRecognizer(self.config.recognize)
+        recognizing = self.config.recognize.enabled
+        self._vad = SileroVad() if recognizing and self.config.vad.enabled else None
+        self._recognizer = WhisperRecognizer(self.config.recognize) if recognizing else None
+        self._diarizer = (
+            Diarizer(self.config.diarize, threads=self.config.recognize.threads)
+            if self.config.diarize.enabled
+            else None
+        )
+        if self._recognizer is None and self._diarizer is None:
+            raise ConfigError("nothing to do: both recognition and diarization are switched off")
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:
         """The models this pipeline runs, with their sha256."""
         vad = (self._vad.info,) if self._vad is not None else ()
-        return (*vad, self._recognizer.info)
+        asr = (self._recognizer.info,) if self._recognizer is not None else ()
+        diarize = self._diarizer.models if self._diarizer is not None else ()
+        return (*vad, *asr, *diarize)
 
     def transcribe(self, path: Path | str, *, progress: ProgressHook | None = None) -> Transcript:
         """Decode ``path`` and transcribe it."""
@@ -48,8 +61,30 @@ class Pipeline:
         self, audio: Audio, *, source: str = "", progress: ProgressHook | None = None
     ) -> Transcript:
         """Transcribe decoded 16 kHz ``audio``; ``source`` names it in the result."""
-        total_s = audio.duration_s
         hook = progress if progress is not None else _no_progress
+        recognition = self._recognize(audio, hook)
+        utterances = recognition.utterances
+        diarization = Diarization((), (), {})
+        if self._diarizer is not None:
+            diarization = self._diarizer.diarize(audio, hook)
+            utterances = attribute(utterances, diarization.exclusive_turns)
+        hook("done", audio.duration_s, audio.duration_s)
+        return Transcript(
+            source=source,
+            duration_s=audio.duration_s,
+            language=recognition.language,
+            language_probability=recognition.language_probability,
+            utterances=utterances,
+            config=self.config,
+            models=self.models,
+            speakers=tuple(Speaker(label) for label in diarization.labels),
+            turns=diarization.turns,
+        )
+
+    def _recognize(self, audio: Audio, hook: ProgressHook) -> Recognition:
+        if self._recognizer is None:
+            return Recognition(None, None, ())
+        total_s = audio.duration_s
         hook("detect", 0.0, total_s)
         time_map = TimeMap.of(self._speech_regions(audio))
         hook("recognize", 0.0, total_s)
@@ -57,16 +92,8 @@ class Pipeline:
             _concatenate(audio, time_map.regions),
             on_progress=lambda done_s: hook("recognize", _original(time_map, done_s), total_s),
         )
-        hook("recognize", total_s, total_s)
-        return Transcript(
-            source=source,
-            duration_s=total_s,
-            language=recognition.language,
-            language_probability=recognition.language_probability,
-            utterances=restore_times(recognition.utterances, time_map),
-            config=self.config,
-            models=self.models,
-        )
+        utterances = restore_times(recognition.utterances, time_map)
+        return Recognition(recognition.language, recognition.language_probability, utterances)
 
     def _speech_regions(self, audio: Audio) -> tuple[Span, ...]:
         if self._vad is None:

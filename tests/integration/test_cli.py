@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from media import silence, write_media
+from saywho import models
 from saywho.cli import main
 from saywho.formats import FORMATS
 from saywho.formats.json import SCHEMA_VERSION
@@ -182,13 +183,15 @@ def test_config_file_is_merged_and_unknown_keys_named(
 def test_models_list_and_verify(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "verify"]) == 0
     out = capsys.readouterr().out
-    assert out.count("ok ") == 3
+    assert out.count("ok ") == len(models.REGISTRY)
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     for name in (
         "base",
         "tiny.en",
         "silero-vad-v6",
+        "segmentation-3.0",
+        "campplus-sv-zh-en-common",
         "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
     ):
         assert name in out

@@ -47,7 +47,7 @@ def test_recognizes_synthesised_english(
     assert_well_timed(transcript)
     assert transcript.language == "en"
     assert transcript.language_probability is not None and transcript.language_probability > 0.5
-    assert {m.role for m in transcript.models} == {"asr", "vad"}
+    assert {m.role for m in transcript.models} == {"asr", "vad", "diarize"}
     assert all(m.sha256 and len(m.sha256) == 64 for m in transcript.models)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from saywho.config import (
@@ -61,3 +63,19 @@ def test_configs_are_frozen() -> None:
     config = PipelineConfig()
     with pytest.raises(AttributeError):
         config.vad = VadConfig()  # type: ignore[misc]
+
+
+def test_flat_option_names_are_unique_across_stages() -> None:
+    names = [
+        field.name
+        for stage in dataclasses.fields(PipelineConfig)
+        for field in dataclasses.fields(getattr(PipelineConfig(), stage.name))
+        if field.name != "enabled"
+    ]
+    assert len(names) == len(set(names))
+
+
+def test_stage_switches() -> None:
+    config = config_from_options(PipelineConfig(), {"diarize": False, "recognize": True})
+    assert config.diarize.enabled is False
+    assert config.recognize.enabled is True

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saywho.diarize.cluster import UNASSIGNED, SpeakerHints, assign_to_centroids, cluster_embeddings
+from saywho.config import SpeakerHints
+from saywho.diarize.cluster import UNASSIGNED, assign_to_centroids, cluster_embeddings
 from saywho.diarize.powerset import POWERSET, to_multilabel
 from saywho.diarize.reconstruct import FrameActivity, FrameGrid, exclusive, frame_activity, to_turns
 from saywho.errors import ConfigError

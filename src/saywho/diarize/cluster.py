@@ -21,44 +21,11 @@ import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
 
-from saywho.errors import ConfigError
+from saywho.config import SpeakerHints
 
-__all__ = ["Clustering", "SpeakerHints", "assign_to_centroids", "cluster_embeddings"]
+__all__ = ["Clustering", "assign_to_centroids", "closer_elsewhere", "cluster_embeddings"]
 
 UNASSIGNED = -1
-
-
-@dataclass(frozen=True, slots=True)
-class SpeakerHints:
-    """What the caller knows about the number of speakers; ``None`` means unknown."""
-
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("num_speakers", "min_speakers", "max_speakers"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {value}")
-        low, high = self.min_speakers, self.max_speakers
-        if low is not None and high is not None and low > high:
-            raise ConfigError(f"min-speakers {low} is more than max-speakers {high}")
-        if self.num_speakers is not None and (
-            (low is not None and self.num_speakers < low)
-            or (high is not None and self.num_speakers > high)
-        ):
-            raise ConfigError(f"num-speakers {self.num_speakers} is outside min/max-speakers")
-
-    def clamp(self, count: int) -> int:
-        """The number of speakers to use when clustering alone found ``count``."""
-        if self.num_speakers is not None:
-            return self.num_speakers
-        if self.min_speakers is not None:
-            count = max(count, self.min_speakers)
-        if self.max_speakers is not None:
-            count = min(count, self.max_speakers)
-        return count
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -130,14 +97,14 @@ def _cut_at(
 ) -> npt.NDArray[np.int64]:
     """Cut the tree into ``wanted`` real clusters: cut finer until that many are large
     enough, keep the ``wanted`` heaviest, and fold the rest into them."""
-    n = unit.shape[0]
-    for count in range(wanted, n + 1):
+    labels = fcluster(tree, t=wanted, criterion="maxclust") - 1
+    for count in range(wanted, unit.shape[0] + 1):
         labels = fcluster(tree, t=count, criterion="maxclust") - 1
-        mass = np.bincount(labels, weights=weights_s)
-        if np.count_nonzero(mass >= min_cluster_s) >= wanted or count == n:
-            heaviest = np.argsort(-mass, kind="stable")[:wanted]
-            return _fold_into(unit, weights_s, labels, heaviest)
-    raise AssertionError("unreachable: the loop ends at one cluster per embedding")
+        if np.count_nonzero(np.bincount(labels, weights=weights_s) >= min_cluster_s) >= wanted:
+            break
+    mass = np.bincount(labels, weights=weights_s)
+    heaviest = np.argsort(-mass, kind="stable")[:wanted]
+    return _fold_into(unit, weights_s, labels, heaviest)
 
 
 def _fold_small(
@@ -183,3 +150,20 @@ def _normalise(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     unit: npt.NDArray[np.float32] = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
     return unit
+
+
+def closer_elsewhere(
+    embeddings: npt.NDArray[np.float32],
+    current: npt.NDArray[np.int64],
+    centroids: npt.NDArray[np.float32],
+    margin: float,
+) -> npt.NDArray[np.int64]:
+    """For each embedding (n, dim) now in cluster ``current`` (n,), the cluster it belongs
+    to: another one only if its cosine similarity beats the current one's by ``margin``."""
+    if embeddings.shape[0] == 0:
+        return current.copy()
+    similarity = _normalise(embeddings) @ centroids.T  # (n, k)
+    best = np.argmax(similarity, axis=1)
+    own = similarity[np.arange(current.shape[0]), current]
+    gain = similarity[np.arange(current.shape[0]), best] - own
+    return np.where(gain > margin, best, current).astype(np.int64)

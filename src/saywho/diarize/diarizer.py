@@ -16,9 +16,16 @@ import numpy.typing as npt
 
 from saywho import models
 from saywho.config import DiarizeConfig
-from saywho.diarize.cluster import SpeakerHints, assign_to_centroids, cluster_embeddings
+from saywho.diarize.cluster import assign_to_centroids, closer_elsewhere, cluster_embeddings
 from saywho.diarize.embed import Embedder
-from saywho.diarize.reconstruct import FrameActivity, exclusive, frame_activity, to_turns
+from saywho.diarize.reconstruct import (
+    FrameActivity,
+    exclusive,
+    frame_activity,
+    move_runs,
+    short_runs,
+    to_turns,
+)
 from saywho.diarize.requests import EmbeddingRequest, embedding_requests, frames_to_samples
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
@@ -35,6 +42,7 @@ __all__ = ["EMBEDDING_MODEL", "SEGMENTATION_MODEL", "Diarizer"]
 SEGMENTATION_MODEL = "segmentation-3.0"
 EMBEDDING_MODEL = "campplus-sv-zh-en-common"
 MAX_EMBEDDING_S = 4.0
+RECHECK_MAX_S = 2.0
 
 StageHook = Callable[[str, float, float], None]
 
@@ -42,11 +50,10 @@ StageHook = Callable[[str, float, float], None]
 class Diarizer:
     """Loads the two speaker models once; :meth:`diarize` answers who spoke when."""
 
-    def __init__(self, config: DiarizeConfig) -> None:
+    def __init__(self, config: DiarizeConfig, threads: int = 0) -> None:
         self.config = config
-        self.hints = SpeakerHints(config.num_speakers, config.min_speakers, config.max_speakers)
-        self._segmenter = Segmenter(models.model_file(SEGMENTATION_MODEL), config.threads)
-        self._embedder = Embedder(models.model_file(EMBEDDING_MODEL), config.threads)
+        self._segmenter = Segmenter(models.model_file(SEGMENTATION_MODEL), threads)
+        self._embedder = Embedder(models.model_file(EMBEDDING_MODEL), threads)
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:
@@ -74,10 +81,11 @@ class Diarizer:
             return Diarization((), (), {})
         hook("embed", 0.0, total_s)
         embeddings = self._embedder.embed([_clip(audio, local, r) for r in requests])  # (n, 192)
-        return self._cluster_and_reconstruct(local, requests, embeddings)
+        return self._cluster_and_reconstruct(audio, local, requests, embeddings)
 
     def _cluster_and_reconstruct(
         self,
+        audio: Audio,
         local: LocalActivity,
         requests: tuple[EmbeddingRequest, ...],
         embeddings: npt.NDArray[np.float32],
@@ -91,7 +99,7 @@ class Diarizer:
             weights[reliable],
             threshold=self.config.cluster_threshold,
             min_cluster_s=self.config.min_speaker_s,
-            hints=self.hints,
+            hints=self.config.hints,
         )
         windows = np.array([r.window for r in requests], dtype=np.int64)
         matched = assign_to_centroids(embeddings, windows, clustering.centroids)  # (n,)
@@ -104,7 +112,37 @@ class Diarizer:
             clustering.centroids.shape[0],
             local.n_frames,
         )
+        activity = self._recheck_short_turns(audio, activity, clustering.centroids)
         return self._result(activity, clustering.centroids)
+
+    def _recheck_short_turns(
+        self, audio: Audio, activity: FrameActivity, centroids: npt.NDArray[np.float32]
+    ) -> FrameActivity:
+        """Embed each short turn on its own and move it to the speaker it sounds like.
+
+        Segmentation can fold a short reply ("yes") into the local speaker who talks around
+        it; the reply's own voice print tells it apart.
+        """
+        if centroids.shape[0] < 2 or self.config.recheck_margin is None:
+            return activity
+        runs = short_runs(
+            activity.active,
+            round(self.config.min_embedding_s / GRID.step_s),
+            round(RECHECK_MAX_S / GRID.step_s),
+        )
+        if not runs:
+            return activity
+        clips = [_frames_clip(audio, first, last) for _, first, last in runs]
+        current = np.array([cluster for cluster, _, _ in runs], dtype=np.int64)
+        better = closer_elsewhere(
+            self._embedder.embed(clips), current, centroids, self.config.recheck_margin
+        )
+        moves = [
+            (cluster, first, last, int(new))
+            for (cluster, first, last), new in zip(runs, better, strict=True)
+            if new != cluster
+        ]
+        return move_runs(activity, moves)
 
     def _result(self, activity: FrameActivity, centroids: npt.NDArray[np.float32]) -> Diarization:
         order = _by_first_appearance(activity.active)
@@ -136,6 +174,15 @@ def _clip(audio: Audio, local: LocalActivity, request: EmbeddingRequest) -> npt.
         request.frames, FRAME_STEP_SAMPLES, RECEPTIVE_FIELD_SAMPLES // 2, window.shape[0]
     )
     clip: npt.NDArray[np.float32] = window[mask]
+    return clip
+
+
+def _frames_clip(audio: Audio, first: int, last: int) -> npt.NDArray[np.float32]:
+    """The samples under recording frames ``first`` to ``last`` (exclusive)."""
+    half = FRAME_STEP_SAMPLES // 2
+    start = max(0, first * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 - half)
+    stop = (last - 1) * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 + half
+    clip: npt.NDArray[np.float32] = audio.samples[start:stop]
     return clip
 
 

@@ -15,7 +15,7 @@ __all__ = ["EMBEDDING_DIM", "Embedder", "fbank"]
 
 RATE = 16_000
 EMBEDDING_DIM = 192
-MIN_SAMPLES = 400  # one 25 ms fbank frame
+MIN_SAMPLES = 1_600  # 0.1 s; CAM++ gives NaN below three 25 ms fbank frames
 
 
 def fbank(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -47,7 +47,7 @@ class Embedder:
         self._input = self._session.get_inputs()[0].name
 
     def embed(self, clips: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
-        """Embed each clip (16 kHz float32, at least 25 ms); returns (len(clips), 192)."""
+        """Embed each clip (16 kHz float32, at least 0.1 s); returns (len(clips), 192)."""
         result = np.zeros((len(clips), EMBEDDING_DIM), dtype=np.float32)
         for index, clip in enumerate(clips):
             if clip.shape[0] < MIN_SAMPLES:

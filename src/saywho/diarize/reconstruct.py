@@ -137,3 +137,30 @@ def _bridge(spans: list[Span], min_gap_s: float) -> list[Span]:
         else:
             merged.append(span)
     return merged
+
+
+def short_runs(
+    active: npt.NDArray[np.bool_], min_frames: int, max_frames: int
+) -> list[tuple[int, int, int]]:
+    """``(cluster, first, last)`` for each run of a cluster's activity of ``min_frames`` up
+    to ``max_frames`` frames (a short turn whose speaker is worth checking again)."""
+    found = []
+    for cluster in range(active.shape[1]):
+        for first, last in _runs(active[:, cluster]):
+            if min_frames <= last - first <= max_frames:
+                found.append((cluster, first, last))
+    return found
+
+
+def move_runs(activity: FrameActivity, moves: Sequence[tuple[int, int, int, int]]) -> FrameActivity:
+    """A copy of ``activity`` where each ``(cluster, first, last, new_cluster)`` run's frames
+    belong to ``new_cluster`` instead (activation moved with them)."""
+    active = activity.active.copy()
+    activation = activity.activation.copy()
+    for cluster, first, last, new in moves:
+        rows = slice(first, last)
+        active[rows, new] |= active[rows, cluster]
+        activation[rows, new] = np.maximum(activation[rows, new], activation[rows, cluster])
+        active[rows, cluster] = False
+        activation[rows, cluster] = 0.0
+    return FrameActivity(activation, active)

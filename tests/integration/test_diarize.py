@@ -1,0 +1,172 @@
+"""Real diarization (segmentation-3.0 + CAM++ ONNX) on synthesised voices with known turns."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from media import silence, speech_samples, tone, write_media
+from saywho import Pipeline, PipelineConfig, RecognizeConfig
+from saywho.audio import decode
+from saywho.cli import main
+from saywho.config import DiarizeConfig
+from saywho.diarize.diarizer import Diarizer
+from saywho.errors import ConfigError
+from saywho.types import Audio, Diarization, Span
+
+# Three eSpeak NG voices that CAM++ tells apart (pairwise cosine similarity ≤ 0.4).
+VOICES = ("en+croak", "en-029+f2", "en-gb-scotland+m7")
+LINES = (
+    "Good morning everyone, thank you for joining the weekly planning meeting today.",
+    "Thanks for having me. I have three items on the agenda that I want to go through.",
+    "Before we start, could somebody summarise what happened with the release last week?",
+    "The release went out on Tuesday, two days late, because the tests kept failing overnight.",
+)
+
+
+def conversation(
+    tmp: Path, order: tuple[int, ...], pause_s: float = 0.7
+) -> tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]:
+    """Lines spoken by ``VOICES[order[i]]`` in turn, with the true turns."""
+    pieces, truth, now = [silence(0.5)], [], 0.5
+    for index, voice in enumerate(order):
+        line = speech_samples(LINES[index % len(LINES)], tmp, voice=VOICES[voice])
+        truth.append((Span(now, now + line.shape[0] / 16_000), voice))
+        pieces += [line, silence(pause_s)]
+        now += line.shape[0] / 16_000 + pause_s
+    return np.concatenate(pieces), truth
+
+
+def agreement(result: Diarization, truth: list[tuple[Span, int]]) -> float:
+    """Share of the true speech time given to the label that best maps to each true voice."""
+    step = 0.01
+    score, total = 0.0, 0.0
+    for span, voice in truth:
+        for t in np.arange(span.start + 0.2, span.end - 0.2, step):
+            labels = [
+                turn.label
+                for turn in result.exclusive_turns
+                if turn.span.start <= t < turn.span.end
+            ]
+            total += step
+            score += step if labels and labels[0] == _best_label(result, truth, voice) else 0.0
+    return score / total
+
+
+def _best_label(result: Diarization, truth: list[tuple[Span, int]], voice: int) -> str | None:
+    overlap: dict[str, float] = {}
+    for span, who in truth:
+        if who != voice:
+            continue
+        for turn in result.exclusive_turns:
+            shared = min(span.end, turn.span.end) - max(span.start, turn.span.start)
+            if shared > 0:
+                overlap[turn.label] = overlap.get(turn.label, 0.0) + shared
+    return max(overlap, key=lambda k: overlap[k]) if overlap else None
+
+
+@pytest.fixture(scope="module")
+def diarizer() -> Diarizer:
+    return Diarizer(DiarizeConfig())
+
+
+def test_two_voices_are_two_speakers_at_the_right_times(diarizer: Diarizer, tmp_path: Path) -> None:
+    samples, truth = conversation(tmp_path, (0, 1, 0, 1))
+    result = diarizer.diarize(Audio(samples, 16_000))
+    assert result.labels == ("SPEAKER_00", "SPEAKER_01")
+    assert agreement(result, truth) > 0.9
+    assert set(result.centroids) == set(result.labels)
+    assert all(abs(np.linalg.norm(c) - 1.0) < 1e-4 for c in result.centroids.values())
+    exclusive = sorted(result.exclusive_turns)
+    assert all(a.span.end <= b.span.start + 1e-9 for a, b in itertools.pairwise(exclusive))
+
+
+def test_three_voices_and_count_hints(diarizer: Diarizer, tmp_path: Path) -> None:
+    samples, truth = conversation(tmp_path, (0, 1, 2, 0, 1, 2))
+    audio = Audio(samples, 16_000)
+    auto = diarizer.diarize(audio)
+    assert len(auto.labels) == 3
+    assert agreement(auto, truth) > 0.85
+    told = Diarizer(DiarizeConfig(num_speakers=3)).diarize(audio)
+    assert agreement(told, truth) >= agreement(auto, truth) - 1e-9
+    two = Diarizer(DiarizeConfig(max_speakers=2)).diarize(audio)
+    assert len(two.labels) == 2
+
+
+def test_one_voice_is_one_speaker(diarizer: Diarizer, tmp_path: Path) -> None:
+    samples, _ = conversation(tmp_path, (2, 2, 2, 2))
+    assert diarizer.diarize(Audio(samples, 16_000)).labels == ("SPEAKER_00",)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [silence(20.0), silence(0.3), tone(0.3)],
+    ids=["silence", "0.3 s of silence", "0.3 s of tone"],
+)
+def test_nothing_to_diarize_gives_no_turns(
+    diarizer: Diarizer, samples: npt.NDArray[np.float32]
+) -> None:
+    result = diarizer.diarize(Audio(samples, 16_000))
+    assert result.turns == ()
+    assert result.labels == ()
+
+
+def test_a_short_reply_survives(diarizer: Diarizer, tmp_path: Path) -> None:
+    long_a = speech_samples(" ".join(LINES[:2]), tmp_path, voice=VOICES[0])
+    reply = speech_samples("Yes.", tmp_path, voice=VOICES[1])
+    long_b = speech_samples(" ".join(LINES[2:]), tmp_path, voice=VOICES[1])
+    samples = np.concatenate(
+        [long_a, silence(0.4), reply, silence(0.4), long_a, silence(0.6), long_b]
+    )
+    reply_start = (long_a.shape[0] + 0.4 * 16_000) / 16_000
+    result = diarizer.diarize(Audio(samples, 16_000))
+    assert len(result.labels) == 2
+    during = [
+        t.label
+        for t in result.exclusive_turns
+        if t.span.start < reply_start + 0.3 and t.span.end > reply_start + 0.1
+    ]
+    main_speaker = result.exclusive_turns[0].label
+    assert during and any(label != main_speaker for label in during)
+
+
+def test_transcript_words_get_speakers(tmp_path: Path) -> None:
+    samples, truth = conversation(tmp_path, (0, 1, 0))
+    pipeline = Pipeline(PipelineConfig(recognize=RecognizeConfig(model="tiny.en")))
+    transcript = pipeline.transcribe(write_media(tmp_path / "talk.wav", samples))
+    assert [s.label for s in transcript.speakers] == ["SPEAKER_00", "SPEAKER_01"]
+    assert transcript.turns
+    speakers = [u.speaker for u in transcript.utterances]
+    assert speakers[0] == "SPEAKER_00" and "SPEAKER_01" in speakers
+    first_b = next(u for u in transcript.utterances if u.speaker == "SPEAKER_01")
+    assert first_b.span.start == pytest.approx(truth[1][0].start, abs=0.6)
+    assert all(w.speaker_confidence is not None for w in transcript.words)
+
+
+def test_diarize_command_writes_rttm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    samples, _ = conversation(tmp_path, (0, 1))
+    path = write_media(tmp_path / "pair.wav", samples)
+    assert main(["diarize", str(path), "-o", str(tmp_path / "out"), "-q"]) == 0
+    lines = (tmp_path / "out" / "pair.rttm").read_text().splitlines()
+    assert {line.split()[7] for line in lines} == {"SPEAKER_00", "SPEAKER_01"}
+    assert all(line.startswith("SPEAKER pair 1 ") for line in lines)
+    assert (tmp_path / "out" / "pair.json").exists()
+    assert main(["diarize", str(path), "--min-speakers", "5", "--max-speakers", "2"]) == 2
+    assert "min-speakers 5 is more than max-speakers 2" in capsys.readouterr().err
+
+
+def test_bad_hints_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="num-speakers must be at least 1"):
+        DiarizeConfig(num_speakers=0)
+
+
+def test_decoded_file_round_trip(tmp_path: Path) -> None:
+    """The same conversation through a compressed file diarizes the same way."""
+    samples, truth = conversation(tmp_path, (1, 0))
+    path = write_media(tmp_path / "pair.m4a", samples, rate=16_000, codec="aac")
+    result = Diarizer(DiarizeConfig()).diarize(decode(path))
+    assert agreement(result, truth) > 0.9
