@@ -1,0 +1,1 @@
+"""Evaluation helpers: test material with exact ground truth, and scoring."""
