@@ -43,6 +43,7 @@ SEGMENTATION_MODEL = "segmentation-3.0"
 EMBEDDING_MODEL = "campplus-sv-zh-en-common"
 MAX_EMBEDDING_S = 4.0
 RECHECK_MAX_S = 2.0
+_EMBED_BATCH = 16  # requests between progress reports
 
 StageHook = Callable[[str, float, float], None]
 
@@ -79,9 +80,26 @@ class Diarizer:
         )
         if not requests:
             return Diarization((), (), {})
-        hook("embed", 0.0, total_s)
-        embeddings = self._embedder.embed([_clip(audio, local, r) for r in requests])  # (n, 192)
+        embeddings = self._embed(
+            audio, local, requests, lambda share: hook("embed", share * total_s, total_s)
+        )
         return self._cluster_and_reconstruct(audio, local, requests, embeddings)
+
+    def _embed(
+        self,
+        audio: Audio,
+        local: LocalActivity,
+        requests: tuple[EmbeddingRequest, ...],
+        on_progress: Callable[[float], None],
+    ) -> npt.NDArray[np.float32]:
+        """A voice print per request, shape (n, 192); reports the share done."""
+        parts = []
+        for first in range(0, len(requests), _EMBED_BATCH):
+            batch = requests[first : first + _EMBED_BATCH]
+            on_progress(first / len(requests))
+            parts.append(self._embedder.embed([_clip(audio, local, r) for r in batch]))
+        on_progress(1.0)
+        return np.concatenate(parts)
 
     def _cluster_and_reconstruct(
         self,
