@@ -30,6 +30,7 @@ from rich.table import Table
 from saywho import __version__, models
 from saywho.config import PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError, ModelError, SaywhoError
+from saywho.evaluation import command as evaluate_command
 from saywho.formats import FORMATS, parse_formats
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     verify = model_sub.add_parser("verify", help="check every model file against its sha256")
     _add_common(verify)
     verify.set_defaults(run=_models_verify)
+    evaluate_command.register(commands)
     return parser
 
 
