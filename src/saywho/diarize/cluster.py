@@ -63,7 +63,7 @@ def cluster_embeddings(
     labels = _fold_small(unit, weights_s, labels, min_cluster_s, keep_at_least=1)
     wanted = hints.clamp(int(labels.max()) + 1)
     if wanted != int(labels.max()) + 1:
-        labels = _cut_at(tree, unit, weights_s, min(wanted, n), min_cluster_s)
+        labels = _cut_at(tree, min(wanted, n))
     return Clustering(labels, _centroids(unit, weights_s, labels))
 
 
@@ -88,23 +88,15 @@ def assign_to_centroids(
     return result
 
 
-def _cut_at(
-    tree: npt.NDArray[np.float64],
-    unit: npt.NDArray[np.float32],
-    weights_s: npt.NDArray[np.float64],
-    wanted: int,
-    min_cluster_s: float,
-) -> npt.NDArray[np.int64]:
-    """Cut the tree into ``wanted`` real clusters: cut finer until that many are large
-    enough, keep the ``wanted`` heaviest, and fold the rest into them."""
-    labels = fcluster(tree, t=wanted, criterion="maxclust") - 1
-    for count in range(wanted, unit.shape[0] + 1):
-        labels = fcluster(tree, t=count, criterion="maxclust") - 1
-        if np.count_nonzero(np.bincount(labels, weights=weights_s) >= min_cluster_s) >= wanted:
-            break
-    mass = np.bincount(labels, weights=weights_s)
-    heaviest = np.argsort(-mass, kind="stable")[:wanted]
-    return _fold_into(unit, weights_s, labels, heaviest)
+def _cut_at(tree: npt.NDArray[np.float64], wanted: int) -> npt.NDArray[np.int64]:
+    """Cut the same tree into ``wanted`` clusters.
+
+    No folding here: the caller's count is knowledge we lack, so a small cluster it asks
+    for is kept (at worst it holds an outlier's little speech), rather than splitting a big
+    speaker in two to make up the number.
+    """
+    labels: npt.NDArray[np.int64] = fcluster(tree, t=wanted, criterion="maxclust") - 1
+    return labels
 
 
 def _fold_small(
