@@ -170,3 +170,13 @@ def test_decoded_file_round_trip(tmp_path: Path) -> None:
     path = write_media(tmp_path / "pair.m4a", samples, rate=16_000, codec="aac")
     result = Diarizer(DiarizeConfig()).diarize(decode(path))
     assert agreement(result, truth) > 0.9
+
+
+def test_speech_running_into_the_end_of_the_file(diarizer: Diarizer, tmp_path: Path) -> None:
+    """Speech cut off by the end of the recording, in a window padded past it, still works."""
+    samples, _ = conversation(tmp_path, (0, 1), pause_s=0.1)
+    for cut_s in (0.02, 0.3, 2.0):
+        cut = samples[: samples.shape[0] - round(cut_s * 16_000)]
+        result = diarizer.diarize(Audio(np.ascontiguousarray(cut), 16_000))
+        assert 1 <= len(result.labels) <= 2
+        assert all(t.span.end <= cut.shape[0] / 16_000 + 0.05 for t in result.turns)

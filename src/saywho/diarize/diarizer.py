@@ -9,6 +9,7 @@ local speakers per 10 s window (segmentation-3.0, windows ``window_step_s`` apar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy.typing as npt
 from saywho import models
 from saywho.config import DiarizeConfig
 from saywho.diarize.cluster import assign_to_centroids, closer_elsewhere, cluster_embeddings
-from saywho.diarize.embed import Embedder
+from saywho.diarize.embed import MIN_SAMPLES, Embedder
 from saywho.diarize.reconstruct import (
     FrameActivity,
     exclusive,
@@ -78,6 +79,8 @@ class Diarizer:
             reliable_s=self.config.reliable_embedding_s,
             max_embedding_s=MAX_EMBEDDING_S,
         )
+        # Frames past the end of the recording (the last window is padded) hold no samples.
+        requests = tuple(r for r in requests if _clip(audio, local, r).shape[0] >= MIN_SAMPLES)
         if not requests:
             return Diarization((), (), {})
         embeddings = self._embed(
@@ -131,7 +134,7 @@ class Diarizer:
             local.n_frames,
         )
         activity = self._recheck_short_turns(audio, activity, clustering.centroids)
-        return self._result(activity, clustering.centroids)
+        return self._result(activity, clustering.centroids, audio.duration_s)
 
     def _recheck_short_turns(
         self, audio: Audio, activity: FrameActivity, centroids: npt.NDArray[np.float32]
@@ -148,6 +151,7 @@ class Diarizer:
             round(self.config.min_embedding_s / GRID.step_s),
             round(RECHECK_MAX_S / GRID.step_s),
         )
+        runs = [run for run in runs if _frames_clip(audio, run[1], run[2]).shape[0] >= MIN_SAMPLES]
         if not runs:
             return activity
         clips = [_frames_clip(audio, first, last) for _, first, last in runs]
@@ -162,15 +166,18 @@ class Diarizer:
         ]
         return move_runs(activity, moves)
 
-    def _result(self, activity: FrameActivity, centroids: npt.NDArray[np.float32]) -> Diarization:
+    def _result(
+        self, activity: FrameActivity, centroids: npt.NDArray[np.float32], duration_s: float
+    ) -> Diarization:
         order = _by_first_appearance(activity.active)
         labels = [f"SPEAKER_{rank:02d}" for rank in range(len(order))]
         active = activity.active[:, order]
+        grid = dataclasses.replace(GRID, end_s=duration_s)
         options = {"min_turn_s": self.config.min_turn_s, "min_gap_s": self.config.min_gap_s}
-        turns = to_turns(active, GRID, labels, **options)
+        turns = to_turns(active, grid, labels, **options)
         sole = exclusive(FrameActivity(activity.activation[:, order], active))
         exclusive_turns = to_turns(
-            sole, GRID, labels, min_turn_s=self.config.min_turn_s, min_gap_s=0.0
+            sole, grid, labels, min_turn_s=self.config.min_turn_s, min_gap_s=0.0
         )
         spoken = {turn.label for turn in turns}
         return Diarization(

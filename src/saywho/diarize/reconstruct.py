@@ -23,16 +23,21 @@ __all__ = ["FrameGrid", "exclusive", "frame_activity", "to_turns"]
 
 @dataclass(frozen=True, slots=True)
 class FrameGrid:
-    """Frame ``j`` of the recording is centred at ``j * step_s + offset_s`` seconds."""
+    """Frame ``j`` of the recording is centred at ``j * step_s + offset_s`` seconds; no
+    span reaches past ``end_s`` (the end of the recording), if given."""
 
     step_s: float
     offset_s: float
+    end_s: float | None = None
 
     def span(self, first: int, last: int) -> Span:
         """The time covered by frames ``first`` up to (not including) ``last``."""
         half = self.step_s / 2
         start = max(0.0, first * self.step_s + self.offset_s - half)
-        return Span(start, max(start, (last - 1) * self.step_s + self.offset_s + half))
+        end = (last - 1) * self.step_s + self.offset_s + half
+        if self.end_s is not None:
+            start, end = min(start, self.end_s), min(end, self.end_s)
+        return Span(start, max(start, end))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

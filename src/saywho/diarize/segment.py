@@ -41,11 +41,6 @@ class LocalActivity:
     window_start: npt.NDArray[np.int64]
     n_frames: int
 
-    @property
-    def grid(self) -> FrameGrid:
-        """Where the frames lie in time."""
-        return GRID
-
 
 def window_starts(n_samples: int, step_frames: int) -> npt.NDArray[np.int64]:
     """Start frames of windows every ``step_frames`` frames, the last one reaching the end."""
@@ -84,7 +79,10 @@ class Segmenter:
                         (int(batch[-1]) * FRAME_STEP_SAMPLES + WINDOW_SAMPLES) / RATE,
                     )
                 )
-        n_frames = int(starts[-1]) + FRAMES_PER_WINDOW
+        # Frames centred past the last sample only saw the last window's zero padding.
+        centre = RECEPTIVE_FIELD_SAMPLES // 2
+        heard = max(0, (audio.samples.shape[0] - centre) // FRAME_STEP_SAMPLES + 1)
+        n_frames = min(int(starts[-1]) + FRAMES_PER_WINDOW, heard)
         return LocalActivity(activity, starts, n_frames)
 
 
