@@ -33,7 +33,6 @@ import shlex
 import statistics
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from rich.progress import Progress
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
 from saywho.audio import decode
 from saywho.config import DiarizeConfig
+from saywho.evaluation import normalize_text
 from saywho.models import resolve_whisper
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,14 +127,6 @@ Transcriber = Callable[[Path], Hypothesis]
 # --- text and scores ----------------------------------------------------------------------
 
 
-def normalize(text: str) -> str:
-    """Whisper-style basic normalisation: NFKC, lower case, punctuation and symbols removed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    # Whisper's BasicTextNormalizer also turns punctuation (P*) and symbols (S*) into spaces.
-    text = "".join(" " if unicodedata.category(char)[0] in "PS" else char for char in text)
-    return " ".join(text.split())
-
-
 def uses_cer(language: str) -> bool:
     """Whether ``language`` is scored by characters rather than words."""
     return language in CER_LANGUAGES
@@ -142,7 +134,7 @@ def uses_cer(language: str) -> bool:
 
 def score(file: EvalFile, hypothesis: str) -> Score:
     """WER (or CER for ja/ko) counts of ``hypothesis`` against the file's reference."""
-    reference, hyp = normalize(file.reference), normalize(hypothesis)
+    reference, hyp = normalize_text(file.reference), normalize_text(hypothesis)
     if uses_cer(file.language):
         # Spacing in these scripts is inconsistent between references and Whisper.
         chars = jiwer.process_characters(reference.replace(" ", ""), hyp.replace(" ", ""))
@@ -352,7 +344,7 @@ def _language_cell(detected: str | None, expected: str) -> str:
 def file_cells(row: Row) -> list[str]:
     """The table cells of one file."""
     file = row.file
-    differs = normalize(row.ours.hypothesis.text) != normalize(row.plain.hypothesis.text)
+    differs = normalize_text(row.ours.hypothesis.text) != normalize_text(row.plain.hypothesis.text)
     return [
         row.model,
         file.name + (" †" if differs else ""),
@@ -418,7 +410,7 @@ def differences(rows_by_model: dict[str, list[Row]]) -> list[str]:
     for rows in rows_by_model.values():
         for row in rows:
             ours_text, plain_text = row.ours.hypothesis.text, row.plain.hypothesis.text
-            if normalize(ours_text) != normalize(plain_text):
+            if normalize_text(ours_text) != normalize_text(plain_text):
                 found = True
                 lines += [
                     f"- {row.model} / {row.file.name}",
