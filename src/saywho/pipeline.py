@@ -77,7 +77,7 @@ class Pipeline:
             utterances=utterances,
             config=self.config,
             models=self.models,
-            speakers=tuple(Speaker(label) for label in diarization.labels),
+            speakers=_speakers(diarization),
             turns=diarization.turns,
         )
 
@@ -99,6 +99,17 @@ class Pipeline:
         if self._vad is None:
             return (Span(0.0, audio.duration_s),)
         return self._vad.detect(audio, self.config.vad)
+
+
+def _speakers(diarization: Diarization) -> tuple[Speaker, ...]:
+    centroids = diarization.centroids
+    return tuple(
+        Speaker(
+            label,
+            centroid=tuple(float(x) for x in centroids[label]) if label in centroids else None,
+        )
+        for label in diarization.labels
+    )
 
 
 def _concatenate(audio: Audio, regions: tuple[Span, ...]) -> npt.NDArray[np.float32]:

@@ -110,7 +110,8 @@ class Word:
     ``text`` has no surrounding whitespace and keeps its punctuation (``"Hello,"``).
     ``span`` is ``None`` when the recognizer gave the word no time. ``speaker`` is the
     anonymous label (``SPEAKER_00``) of whoever said it, once diarization ran, and
-    ``speaker_confidence`` how sure the attribution is, in [0, 1].
+    ``speaker_confidence`` how sure the attribution is, in [0, 1]. ``overlapping`` are the
+    labels of the other speakers who talk during the word (overlapped speech).
     """
 
     text: str
@@ -118,6 +119,7 @@ class Word:
     probability: float
     speaker: str | None = None
     speaker_confidence: float | None = None
+    overlapping: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +134,16 @@ class Utterance:
 
 @dataclass(frozen=True, slots=True)
 class Speaker:
-    """A speaker of a transcript: its anonymous label and, once identified, a name."""
+    """A speaker of a transcript: its anonymous label and, once identified, a name.
+
+    ``centroid`` is the speaker's mean voice embedding (L2-normalised, from the diarization
+    embedding model), which the voice library matches names against.
+    """
 
     label: str
     name: str | None = None
     confidence: float | None = None
+    centroid: tuple[float, ...] | None = None
 
     @property
     def display(self) -> str:

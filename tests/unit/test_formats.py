@@ -63,6 +63,8 @@ def with_untimed(words: tuple[Word, ...], index: int) -> tuple[Word, ...]:
 def speakers_transcript() -> Transcript:
     """Two speakers (one named), an untimed word, non-ASCII, a time past one hour."""
     long_words = with_untimed(timed_words(LONG_SENTENCE, 2.0, 0.45, "SPEAKER_01"), 4)
+    first, *rest = long_words
+    long_words = (dataclasses.replace(first, overlapping=("SPEAKER_00",)), *rest)
     utterances = (
         utterance_of(timed_words("Hello, world.", 0.0, 0.75, "SPEAKER_00"), "SPEAKER_00"),
         utterance_of(long_words, "SPEAKER_01"),
@@ -77,7 +79,10 @@ def speakers_transcript() -> Transcript:
         utterances=utterances,
         config=PipelineConfig(VadConfig(threshold=0.4), RecognizeConfig(model="tiny.en")),
         models=(ModelInfo("whisper-tiny.en", "recognize", "ab" * 32), ModelInfo("x", "vad", None)),
-        speakers=(Speaker("SPEAKER_00", "Zoë", 0.8125), Speaker("SPEAKER_01")),
+        speakers=(
+            Speaker("SPEAKER_00", "Zoë", 0.8125, centroid=(0.6, -0.8)),
+            Speaker("SPEAKER_01"),
+        ),
         turns=(
             Turn(Span(0.0, 1.6), "SPEAKER_00"),
             Turn(Span(1.5, 12.0), "SPEAKER_01"),

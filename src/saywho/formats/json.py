@@ -5,10 +5,11 @@ Schema (``SCHEMA_VERSION`` 1)::
     {schema_version, source, duration_s, language, language_probability,
      config: {stage: {key: value}},            # the effective options
      models: [{name, role, sha256}],
-     speakers: [{label, name, confidence}],
+     speakers: [{label, name, confidence, centroid}],   # centroid: voice embedding or null
      turns: [{start, end, speaker}],           # diarization turns, overlap kept
      utterances: [{start, end, speaker, text,
-                   words: [{text, start, end, probability, speaker, speaker_confidence}]}]}
+                   words: [{text, start, end, probability, speaker, speaker_confidence,
+                            overlapping}]}]}         # overlapping: other speakers' labels
 
 Times are seconds rounded to 3 decimals, probabilities to 4; an untimed word has ``null``
 start and end. Speakers in utterances and words are labels; ``speakers`` maps them to names.
@@ -69,7 +70,12 @@ def _transcript_object(transcript: Transcript) -> dict[str, Any]:
         "config": dataclasses.asdict(transcript.config),
         "models": [dataclasses.asdict(model) for model in transcript.models],
         "speakers": [
-            {"label": s.label, "name": s.name, "confidence": _probability(s.confidence)}
+            {
+                "label": s.label,
+                "name": s.name,
+                "confidence": _probability(s.confidence),
+                "centroid": None if s.centroid is None else [round(x, 6) for x in s.centroid],
+            }
             for s in transcript.speakers
         ],
         "turns": [
@@ -98,6 +104,7 @@ def _word_object(word: Word) -> dict[str, Any]:
         "probability": _probability(word.probability),
         "speaker": word.speaker,
         "speaker_confidence": _probability(word.speaker_confidence),
+        "overlapping": list(word.overlapping),
     }
 
 
@@ -174,6 +181,7 @@ def _read_word(obj: Mapping[str, Any], where: str) -> Word:
         probability=_number(obj, "probability", where),
         speaker=_optional_text(obj, "speaker", where),
         speaker_confidence=_optional_number(obj, "speaker_confidence", where),
+        overlapping=tuple(_texts(obj, "overlapping", where)) if "overlapping" in obj else (),
     )
 
 
@@ -192,7 +200,24 @@ def _read_speaker(obj: Mapping[str, Any]) -> Speaker:
         label=_text(obj, "label"),
         name=_optional_text(obj, "name"),
         confidence=_optional_number(obj, "confidence"),
+        centroid=_centroid(obj),
     )
+
+
+def _centroid(obj: Mapping[str, Any]) -> tuple[float, ...] | None:
+    if obj.get("centroid") is None:
+        return None
+    values = _list(obj, "centroid", "speaker")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in values):
+        raise _MalformedError("speaker.centroid must be a list of numbers")
+    return tuple(float(x) for x in values)
+
+
+def _texts(obj: Mapping[str, Any], key: str, where: str) -> list[str]:
+    values = _list(obj, key, where)
+    if not all(isinstance(x, str) for x in values):
+        raise _MalformedError(f"{_path(where, key)} must be a list of strings")
+    return values
 
 
 def _span(obj: Mapping[str, Any], where: str) -> Span:
