@@ -143,6 +143,8 @@ class DiarizeConfig:
     a cluster with less than ``min_speaker_s`` of speech is not a speaker of its own.
     A turn of at most 2 s moves to another speaker when its own voice print is closer to
     that speaker by more than ``recheck_margin`` (cosine); ``None`` skips that check.
+    A frame counts one more person talking once the expected count, averaged over the
+    windows that see it, passes a whole number by ``count_threshold`` (0.5: rounding).
     """
 
     enabled: bool = True
@@ -157,12 +159,15 @@ class DiarizeConfig:
     min_turn_s: float = 0.1
     min_gap_s: float = 0.1
     recheck_margin: float | None = 0.1
+    count_threshold: float = 0.4
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:
             raise ConfigError("diarize.window_step_s must be between 0.5 and 10 seconds")
         if not 0.0 < self.cluster_threshold < 2.0:
             raise ConfigError("diarize.cluster_threshold must be between 0 and 2 (cosine distance)")
+        if not 0.0 < self.count_threshold < 1.0:
+            raise ConfigError("diarize.count_threshold must be between 0 and 1")
         _ = self.hints  # validates the speaker-count hints
         for name in (
             "min_speaker_s",

@@ -7,7 +7,7 @@ import pytest
 
 from saywho.config import SpeakerHints
 from saywho.diarize.cluster import UNASSIGNED, assign_to_centroids, cluster_embeddings
-from saywho.diarize.powerset import POWERSET, to_multilabel
+from saywho.diarize.powerset import POWERSET, expected_count, to_multilabel
 from saywho.diarize.reconstruct import FrameActivity, FrameGrid, exclusive, frame_activity, to_turns
 from saywho.errors import ConfigError
 
@@ -29,6 +29,25 @@ def test_powerset_classes_and_decoding() -> None:
     assert to_multilabel(logp).tolist() == [[1, 1, 0], [0, 0, 0]]
 
 
+def test_expected_count_weighs_each_class_by_its_speakers() -> None:
+    logp = np.log(np.array([[0.1, 0.3, 0, 0, 0.6, 0, 0], [1, 0, 0, 0, 0, 0, 0]]) + 1e-12)
+    assert np.allclose(expected_count(logp.astype(np.float32)), [0.3 + 1.2, 0.0], atol=1e-4)
+
+
+def test_a_hesitant_overlap_counts_past_the_count_threshold() -> None:
+    # One window, two local speakers both active; the network thinks 1.45 people talk.
+    local = np.zeros((1, 4, 3), dtype=np.float32)
+    local[0, :, 0:2] = 1
+    count = np.full((1, 4), 1.45, dtype=np.float32)
+    assignment = np.array([[0, 1, UNASSIGNED]])
+    strict = frame_activity(local, np.array([0]), assignment, 2, 4, local_count=count)
+    eager = frame_activity(
+        local, np.array([0]), assignment, 2, 4, local_count=count, count_threshold=0.4
+    )
+    assert strict.active.sum(axis=1).tolist() == [1, 1, 1, 1]
+    assert eager.active.sum(axis=1).tolist() == [2, 2, 2, 2]
+
+
 def test_three_voices_are_found_without_a_hint() -> None:
     x = voices([0, 1, 2], per=6)
     result = cluster_embeddings(
@@ -46,7 +65,33 @@ def test_a_phantom_cluster_with_little_speech_is_folded() -> None:
     assert len(set(result.labels.tolist())) == 2
 
 
-def test_hints_force_the_count_from_the_same_tree() -> None:
+def test_a_higher_count_hint_never_splits_a_clean_speaker() -> None:
+    # Two clean voices and one stray print: asked for three, the stray one becomes the
+    # third speaker and both real voices stay whole.
+    x = np.concatenate([voices([0, 1], per=6), voices([5], per=1, seed=3)])
+    weights = np.array([3.0] * 12 + [0.5])
+    auto = cluster_embeddings(x, weights, threshold=0.5, min_cluster_s=2.0, hints=SpeakerHints())
+    assert auto.centroids.shape[0] == 2
+    three = cluster_embeddings(
+        x, weights, threshold=0.5, min_cluster_s=2.0, hints=SpeakerHints(num_speakers=3)
+    )
+    labels = three.labels.tolist()
+    assert len(set(labels[:6])) == 1 and len(set(labels[6:12])) == 1
+    assert len({labels[0], labels[6], labels[12]}) == 3
+
+
+def test_a_lower_count_hint_folds_the_lightest_speaker() -> None:
+    x = voices([0, 1, 2], per=6)
+    weights = np.array([3.0] * 12 + [1.0] * 6)  # the third voice has the least speech
+    two = cluster_embeddings(
+        x, weights, threshold=0.5, min_cluster_s=2.0, hints=SpeakerHints(max_speakers=2)
+    )
+    labels = two.labels.tolist()
+    assert labels[:6] == [labels[0]] * 6 and labels[6:12] == [labels[6]] * 6
+    assert labels[0] != labels[6] and set(labels[12:]) <= {labels[0], labels[6]}
+
+
+def test_hints_adjust_the_found_count() -> None:
     x = voices([0, 1, 2, 3], per=5)
     weights = np.full(20, 2.0)
     auto = cluster_embeddings(x, weights, threshold=0.5, min_cluster_s=3.0, hints=SpeakerHints())

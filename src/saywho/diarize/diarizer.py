@@ -132,6 +132,8 @@ class Diarizer:
             assignment,
             clustering.centroids.shape[0],
             local.n_frames,
+            local_count=local.count,
+            count_threshold=self.config.count_threshold,
         )
         activity = self._recheck_short_turns(audio, activity, clustering.centroids)
         return self._result(activity, clustering.centroids, audio.duration_s)

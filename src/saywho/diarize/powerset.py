@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LOCAL_SPEAKERS", "POWERSET", "to_multilabel"]
+__all__ = ["LOCAL_SPEAKERS", "POWERSET", "expected_count", "to_multilabel"]
 
 LOCAL_SPEAKERS = 3
 MAX_AT_ONCE = 2
@@ -34,4 +34,20 @@ def to_multilabel(log_probabilities: npt.NDArray[np.float32]) -> npt.NDArray[np.
     """
     best = np.argmax(log_probabilities, axis=-1)  # (...,)
     result: npt.NDArray[np.float32] = _MAPPING[best]  # (..., 3)
+    return result
+
+
+_SIZES = _MAPPING.sum(axis=1)  # (7,) speakers in each class
+
+
+def expected_count(log_probabilities: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The expected number of people talking, from powerset log-probabilities (..., 7).
+
+    Softer than counting the most likely class: a frame the network hesitates to call
+    overlap (40 % "two speakers") still counts 1.4, so averaging over windows can tip it.
+    """
+    shifted = log_probabilities - log_probabilities.max(axis=-1, keepdims=True)
+    probabilities = np.exp(shifted)
+    probabilities /= probabilities.sum(axis=-1, keepdims=True)  # (..., 7)
+    result: npt.NDArray[np.float32] = (probabilities @ _SIZES).astype(np.float32)  # (...,)
     return result

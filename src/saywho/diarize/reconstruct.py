@@ -2,9 +2,9 @@
 
 Pure numpy. Windows overlap; each frame of the recording is seen by several windows, so
 we average: a cluster's activation is the mean, over the windows that see the frame, of
-the activity of the local speaker matched to it; the number of people talking is the
-rounded mean of each window's local count. In each frame the ``count`` most activated
-clusters speak.
+the activity of the local speaker matched to it; the number of people talking is the mean
+of each window's (expected) local count, rounded up past ``count_threshold``. In each
+frame the ``count`` most activated clusters speak.
 """
 
 from __future__ import annotations
@@ -57,12 +57,18 @@ def frame_activity(
     assignment: npt.NDArray[np.int64],
     n_clusters: int,
     n_frames: int,
+    *,
+    local_count: npt.NDArray[np.float32] | None = None,
+    count_threshold: float = 0.5,
 ) -> FrameActivity:
     """Who speaks in each frame of the recording, overlap kept.
 
     ``local`` (windows, frames_per_window, 3) is each window's local speaker activity (0/1),
     ``window_start`` (windows,) the recording frame where each window starts, ``assignment``
     (windows, 3) the cluster of each local speaker (``UNASSIGNED`` if none).
+    ``local_count`` (windows, frames_per_window) is how many talk in each window's frame
+    (default: the local speakers active there); a frame's mean count ``c`` means
+    ``floor(c + 1 - count_threshold)`` people (0.5: ordinary rounding).
     """
     _, per_window, n_local = local.shape
     frames = window_start[:, None] + np.arange(per_window)[None, :]  # (windows, per_window)
@@ -70,7 +76,8 @@ def frame_activity(
     seen = np.zeros(n_frames, dtype=np.float64)
     np.add.at(seen, frames[inside], 1.0)
     spoken = np.zeros(n_frames, dtype=np.float64)
-    np.add.at(spoken, frames[inside], local.sum(axis=2)[inside])
+    talking = local.sum(axis=2) if local_count is None else local_count  # (windows, per_window)
+    np.add.at(spoken, frames[inside], talking[inside])
     activation = np.zeros((n_frames, n_clusters), dtype=np.float64)
     for speaker in range(n_local):
         cluster = assignment[:, speaker]  # (windows,)
@@ -78,7 +85,7 @@ def frame_activity(
         target = np.broadcast_to(cluster[:, None], frames.shape)
         np.add.at(activation, (frames[valid], target[valid]), local[:, :, speaker][valid])
     seen = np.maximum(seen, 1.0)
-    count = np.rint(spoken / seen).astype(np.int64)  # (n_frames,) people talking
+    count = np.floor(spoken / seen + 1.0 - count_threshold).astype(np.int64)  # (n_frames,)
     activation /= seen[:, None]
     return FrameActivity(activation, _top_clusters(activation, count))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from saywho.diarize.powerset import to_multilabel
+from saywho.diarize.powerset import expected_count, to_multilabel
 from saywho.diarize.reconstruct import FrameGrid
 from saywho.onnxrt import load_session
 from saywho.types import Audio
@@ -34,10 +34,12 @@ GRID = FrameGrid(step_s=FRAME_STEP_SAMPLES / RATE, offset_s=RECEPTIVE_FIELD_SAMP
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LocalActivity:
-    """Each window's local speakers: ``activity`` (windows, 589, 3) of 0/1 and the recording
+    """Each window's local speakers: ``activity`` (windows, 589, 3) of 0/1, the expected
+    number of people talking in each frame, ``count`` (windows, 589), and the recording
     frame where each window starts, ``window_start`` (windows,)."""
 
     activity: npt.NDArray[np.float32]
+    count: npt.NDArray[np.float32]
     window_start: npt.NDArray[np.int64]
     n_frames: int
 
@@ -67,11 +69,13 @@ class Segmenter:
         step_frames = max(1, round(step_s * RATE / FRAME_STEP_SAMPLES))
         starts = window_starts(audio.samples.shape[0], step_frames)
         activity = np.zeros((starts.shape[0], FRAMES_PER_WINDOW, 3), dtype=np.float32)
+        count = np.zeros((starts.shape[0], FRAMES_PER_WINDOW), dtype=np.float32)
         for first in range(0, starts.shape[0], _BATCH):
             batch = starts[first : first + _BATCH]
             chunks = np.stack([_window(audio.samples, int(s) * FRAME_STEP_SAMPLES) for s in batch])
             (log_probabilities,) = self._session.run(None, {self._input: chunks[:, None, :]})
             activity[first : first + batch.shape[0]] = to_multilabel(log_probabilities)
+            count[first : first + batch.shape[0]] = expected_count(log_probabilities)
             if on_progress is not None:
                 on_progress(
                     min(
@@ -83,7 +87,7 @@ class Segmenter:
         centre = RECEPTIVE_FIELD_SAMPLES // 2
         heard = max(0, (audio.samples.shape[0] - centre) // FRAME_STEP_SAMPLES + 1)
         n_frames = min(int(starts[-1]) + FRAMES_PER_WINDOW, heard)
-        return LocalActivity(activity, starts, n_frames)
+        return LocalActivity(activity, count, starts, n_frames)
 
 
 def _window(samples: npt.NDArray[np.float32], start: int) -> npt.NDArray[np.float32]:
