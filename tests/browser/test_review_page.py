@@ -79,7 +79,9 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Transcrip
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
-        pytest.fail("chromium is not installed: run `make test` (it installs it) or apt install chromium")
+        pytest.fail(
+            "chromium is not installed: run `make test` (it installs it) or apt install chromium"
+        )
     with sync_playwright() as driver:
         launched = driver.chromium.launch(
             executable_path=CHROMIUM,
@@ -151,7 +153,9 @@ def test_clicking_a_word_seeks_there(page: Page) -> None:
     assert current_word(page) is not None
     page.locator(".line").nth(1).locator(".time").click()
     time = page.evaluate("document.getElementById('player').currentTime")
-    line_start = float(page.locator(".line").nth(1).locator(".time").get_attribute("data-start") or "nan")
+    line_start = float(
+        page.locator(".line").nth(1).locator(".time").get_attribute("data-start") or "nan"
+    )
     assert line_start <= time < line_start + 0.5
 
 
@@ -178,7 +182,9 @@ def test_renaming_a_speaker_updates_every_line_and_the_downloads(page: Page) -> 
     box.press("Enter")
     names = page.locator('.speaker-name[data-speaker="SPEAKER_01"]').all_text_contents()
     assert names == [hostile, hostile]
-    assert page.locator('.speaker-name[data-speaker="SPEAKER_00"]').all_text_contents() == ["Host"] * 2
+    assert (
+        page.locator('.speaker-name[data-speaker="SPEAKER_00"]').all_text_contents() == ["Host"] * 2
+    )
     assert page.locator("#transcript img").count() == 0
     assert page.evaluate("window.pwned") is None
 
@@ -196,7 +202,7 @@ def test_renaming_a_speaker_updates_every_line_and_the_downloads(page: Page) -> 
     ]
     assert f"\n{hostile}: Thank you, it is a" in texts["srt"]  # wrapped after 42 chars
     assert texts["srt"].startswith("1\n00:00:00,400 --> ")
-    assert texts["txt"].splitlines()[1].startswith(f"[00:00:0")
+    assert texts["txt"].splitlines()[1].startswith("[00:00:0")
     assert f"] {hostile}: Thank you, it is a pleasure to be here today." in texts["txt"]
     assert "] Host: Good morning and welcome to the programme." in texts["txt"]
 
@@ -209,3 +215,84 @@ def test_search_highlights_matches(page: Page) -> None:
     assert page.locator(".word.match").all_text_contents() == ["the", "project"]
     page.fill("#search", "")
     assert page.locator(".word.match").count() == 0
+
+
+def test_hostile_words_and_names_stay_text(browser: Browser, tmp_path: Path) -> None:
+    evil = "</script><script>window.pwned=1</script><!--"
+    word = Word(evil, Span(0.0, 1.0), 0.9, "SPEAKER_00")
+    transcript = Transcript(
+        source="x.wav",
+        duration_s=1.0,
+        language=None,
+        language_probability=None,
+        utterances=(Utterance(Span(0.0, 1.0), evil, (word,), "SPEAKER_00"),),
+        config=PipelineConfig(),
+        speakers=(Speaker("SPEAKER_00", '<img src=x onerror="window.pwned=2">'),),
+    )
+    path = tmp_path / "x.html"
+    path.write_text(render_review(transcript, media_src=None), encoding="utf-8")
+    tab = browser.new_page()
+    tab.goto(path.as_uri())
+    assert tab.evaluate("window.pwned") is None
+    assert tab.text_content(".word") == evil
+    assert tab.text_content(".speaker-name") == '<img src=x onerror="window.pwned=2">'
+    assert tab.input_value("input.rename") == '<img src=x onerror="window.pwned=2">'
+    data = json.loads(tab.text_content("#transcript-data") or "")
+    assert data["utterances"][0]["words"][0]["text"] == evil
+    tab.close()
+
+
+def test_edits_go_to_the_review_api_and_failures_are_shown(
+    browser: Browser, recording: tuple[Path, Transcript], tmp_path: Path
+) -> None:
+    """The server's endpoints are stood in for by Playwright's router: no socket is opened."""
+    _, transcript = recording
+    api = ReviewApi("http://127.0.0.1:9/jobs/1/rename", "http://127.0.0.1:9/jobs/1/enroll", "t0k")
+    path = tmp_path / "served.html"
+    path.write_text(render_review(transcript, media_src=None, api=api), encoding="utf-8")
+    tab = browser.new_page()
+    requests: list[tuple[str, str | None, dict[str, str]]] = []
+    answers = iter([200, 500, 201])
+
+    def answer(route: object) -> None:
+        request = route.request  # type: ignore[attr-defined]
+        requests.append((request.url, request.headers.get("authorization"), request.post_data_json))
+        route.fulfill(status=next(answers), json={"detail": "voice library is locked"})  # type: ignore[attr-defined]
+
+    tab.route("http://127.0.0.1:9/**", answer)
+    tab.goto(path.as_uri())
+    box = tab.locator('input.rename[data-speaker="SPEAKER_01"]')
+    box.fill("Diane")
+    box.press("Enter")
+    tab.wait_for_function("() => document.getElementById('status').className === 'ok'")
+    box.fill("Dana")
+    box.press("Enter")
+    tab.wait_for_function("() => document.getElementById('status').className === 'error'")
+    assert "voice library is locked" in (tab.text_content("#status") or "")
+    tab.click('button.remember[data-speaker="SPEAKER_01"]')
+    tab.wait_for_function("() => document.getElementById('status').className === 'ok'")
+    assert requests == [
+        (api.rename_url, "Bearer t0k", {"label": "SPEAKER_01", "name": "Diane"}),
+        (api.rename_url, "Bearer t0k", {"label": "SPEAKER_01", "name": "Dana"}),
+        (api.enroll_url, "Bearer t0k", {"label": "SPEAKER_01", "name": "Dana"}),
+    ]
+    tab.close()
+
+
+def test_embedded_media_plays_without_the_file(
+    browser: Browser, recording: tuple[Path, Transcript], tmp_path: Path
+) -> None:
+    media, transcript = recording
+    copy = tmp_path / "gone.wav"
+    shutil.copy(media, copy)
+    (path,) = write_outputs(
+        transcript, tmp_path / "out", "talk", ["html"], media=copy, embed_media=True
+    )
+    copy.unlink()
+    tab = browser.new_page()
+    tab.goto(path.as_uri())
+    tab.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    assert tab.evaluate("document.getElementById('player').duration") == pytest.approx(
+        transcript.duration_s, abs=0.05
+    )
+    tab.close()
