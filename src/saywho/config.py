@@ -69,7 +69,9 @@ class RecognizeConfig:
 
     ``model`` is a registry name (``base``, ``tiny.en``), a path to a CTranslate2 Whisper
     directory, or a hub name such as ``large-v3`` (downloaded by faster-whisper, only then).
-    ``threads`` 0 means one per CPU core (diarization uses the same number).
+    ``threads`` 0 means one per CPU core (diarization uses the same number). Whisper hears
+    at most ``max_block_s`` of speech at once, so a long recording's spectrogram is never
+    held whole; blocks break at silences.
     """
 
     enabled: bool = True
@@ -82,8 +84,11 @@ class RecognizeConfig:
     threads: int = 0
     compute_type: str = "int8"
     device: str = "cpu"
+    max_block_s: float = 600.0
 
     def __post_init__(self) -> None:
+        if not self.max_block_s >= 30.0:
+            raise ConfigError("recognize.max_block_s must be at least 30 seconds")
         if self.task not in ("transcribe", "translate"):
             raise ConfigError(f"recognize.task must be transcribe or translate, got {self.task!r}")
         if self.beam_size < 1:

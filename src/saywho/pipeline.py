@@ -17,8 +17,8 @@ from saywho.audio import decode
 from saywho.config import PipelineConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.errors import ConfigError
-from saywho.types import Audio, Diarization, ModelInfo, Span, Speaker, Transcript
-from saywho.vad.regions import TimeMap, restore_times
+from saywho.types import Audio, Diarization, ModelInfo, Span, Speaker, Transcript, Utterance
+from saywho.vad.regions import TimeMap, recognition_blocks, restore_times
 from saywho.vad.silero import SileroVad
 
 __all__ = ["Pipeline", "ProgressHook"]
@@ -82,18 +82,26 @@ class Pipeline:
         )
 
     def _recognize(self, audio: Audio, hook: ProgressHook) -> Recognition:
+        """Recognize the speech regions, one block of at most ``max_block_s`` at a time."""
         if self._recognizer is None:
             return Recognition(None, None, ())
         total_s = audio.duration_s
         hook("detect", 0.0, total_s)
-        time_map = TimeMap.of(self._speech_regions(audio))
+        blocks = recognition_blocks(self._speech_regions(audio), self.config.recognize.max_block_s)
         hook("recognize", 0.0, total_s)
-        recognition = self._recognizer.recognize(
-            _concatenate(audio, time_map.regions),
-            on_progress=lambda done_s: hook("recognize", _original(time_map, done_s), total_s),
-        )
-        utterances = restore_times(recognition.utterances, time_map)
-        return Recognition(recognition.language, recognition.language_probability, utterances)
+        first = Recognition(self.config.recognize.language, None, ())
+        utterances: list[Utterance] = []
+        for index, block in enumerate(blocks):
+            time_map = TimeMap.of(block)
+            heard = self._recognizer.recognize(
+                _concatenate(audio, block),
+                on_progress=_recognize_progress(hook, time_map, total_s),
+                language=first.language,
+            )
+            if index == 0:
+                first = heard
+            utterances.extend(restore_times(heard.utterances, time_map))
+        return Recognition(first.language, first.language_probability, tuple(utterances))
 
     def _speech_regions(self, audio: Audio) -> tuple[Span, ...]:
         if self._vad is None:
@@ -118,6 +126,15 @@ def _concatenate(audio: Audio, regions: tuple[Span, ...]) -> npt.NDArray[np.floa
     if len(regions) == 1 and regions[0] == Span(0.0, audio.duration_s):
         return audio.samples
     return np.concatenate([audio.slice(region) for region in regions])  # (kept,) float32
+
+
+def _recognize_progress(
+    hook: ProgressHook, time_map: TimeMap, total_s: float
+) -> Callable[[float], None]:
+    def report(done_s: float) -> None:
+        hook("recognize", _original(time_map, done_s), total_s)
+
+    return report
 
 
 def _original(time_map: TimeMap, time_s: float) -> float:

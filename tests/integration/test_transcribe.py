@@ -13,6 +13,7 @@ import pytest
 import saywho
 from media import SENTENCE, resample, silence, speech_samples, tone, write_media
 from saywho import Pipeline, PipelineConfig, RecognizeConfig, Transcript
+from saywho.config import DiarizeConfig
 from saywho.errors import ConfigError, ModelError
 
 EXPECTED = {re.sub(r"[^\w']", "", w.lower()) for w in SENTENCE.split()}
@@ -77,6 +78,44 @@ def test_vad_keeps_times_on_the_recording_clock(
         and 6.0 + speech.shape[0] / 16_000 + 0.5 < w.span.start < second_start - 0.5
         for w in transcript.words
     )
+
+
+LONG_TALK = (
+    "Our garden has apple trees, tomatoes and a small pond full of frogs.",
+    "The train to the northern mountains leaves every morning at seven.",
+    "Remember to water the flowers and feed the cat before you go out.",
+    "Yesterday the library opened a new room with maps and old letters.",
+    "Seven children painted the fence blue while their teacher watched.",
+    "The baker sells warm bread, sweet rolls and cheese pies on Sundays.",
+    "A strong wind blew the leaves across the road and into the river.",
+    "Please bring your passport and a pen when you come to the office.",
+)
+
+
+def test_long_speech_is_recognized_block_by_block(tmp_path: Path) -> None:
+    """With 30 s blocks, eight sentences need several blocks; every sentence is still heard,
+    on the recording's clock, with one language."""
+    spoken = [speech_samples(text, tmp_path) for text in LONG_TALK]
+    assert sum(s.shape[0] for s in spoken) / 16_000 > 30.0, "the test needs several blocks"
+    samples = np.concatenate([part for s in spoken for part in (s, silence(2.0))])
+    config = PipelineConfig(
+        recognize=RecognizeConfig(model="tiny.en", max_block_s=30.0), diarize=DiarizeConfig(False)
+    )
+    transcript = Pipeline(config).transcribe(write_media(tmp_path / "long.wav", samples))
+    assert_well_timed(transcript)
+    start_s = 0.0
+    for text, part in zip(LONG_TALK, spoken, strict=True):
+        end_s = start_s + part.shape[0] / 16_000 + 2.0
+        heard = {
+            re.sub(r"[^\w']", "", w.text.lower())
+            for w in transcript.words
+            if w.span and start_s - 0.5 <= w.span.start < end_s
+        }
+        said = {re.sub(r"[^\w']", "", w.lower()) for w in text.split()}
+        assert len(said & heard) >= 0.5 * len(said), (text, heard)  # none lost
+        start_s = end_s
+    said_words = sum(len(text.split()) for text in LONG_TALK)
+    assert len(transcript.words) <= 1.2 * said_words, "no block may be heard twice"
 
 
 def test_pure_silence_gives_an_empty_transcript(tiny_pipeline: Pipeline, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from saywho.config import VadConfig
 from saywho.types import Span, Utterance, Word
-from saywho.vad.regions import TimeMap, restore_times, speech_regions
+from saywho.vad.regions import TimeMap, recognition_blocks, restore_times, speech_regions
 
 FRAME_S = 0.032
 
@@ -86,3 +86,19 @@ def test_restore_times_places_each_word_by_its_middle() -> None:
 def test_restore_times_without_regions_changes_nothing() -> None:
     utterance = Utterance(Span(0.0, 1.0), "a", (Word("a", Span(0.0, 1.0), 1.0),))
     assert restore_times([utterance], TimeMap.of([])) == (utterance,)
+
+
+def test_recognition_blocks_break_between_regions_and_cut_only_overlong_ones() -> None:
+    regions = [Span(0.0, 4.0), Span(5.0, 9.0), Span(10.0, 13.0), Span(20.0, 45.0)]
+    blocks = recognition_blocks(regions, max_block_s=10.0)
+    assert blocks == (
+        (Span(0.0, 4.0), Span(5.0, 9.0)),
+        (Span(10.0, 13.0),),
+        (Span(20.0, 20.0 + 25 / 3),),
+        (Span(20.0 + 25 / 3, 20.0 + 50 / 3),),
+        (Span(20.0 + 50 / 3, 45.0),),
+    )
+    assert all(sum(r.duration for r in block) <= 10.0 + 1e-9 for block in blocks)
+    kept = [r for block in blocks for r in block]
+    assert sum(r.duration for r in kept) == pytest.approx(sum(r.duration for r in regions))
+    assert recognition_blocks([], max_block_s=10.0) == ()

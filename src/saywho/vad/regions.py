@@ -6,6 +6,7 @@ Pure functions: numpy arrays and typed values in, typed values out.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy.typing as npt
 from saywho.config import VadConfig
 from saywho.types import Span, Utterance, Word
 
-__all__ = ["TimeMap", "restore_times", "speech_regions"]
+__all__ = ["TimeMap", "recognition_blocks", "restore_times", "speech_regions"]
 
 _HYSTERESIS = 0.15
 _MIN_NEG_THRESHOLD = 0.01
@@ -86,6 +87,28 @@ def _pad(regions: Sequence[Span], pad_s: float, duration_s: float) -> tuple[Span
     return tuple(padded)
 
 
+def recognition_blocks(regions: Sequence[Span], max_block_s: float) -> tuple[tuple[Span, ...], ...]:
+    """Group consecutive speech ``regions`` into blocks of at most ``max_block_s`` of speech.
+
+    The recognizer gets one block at a time, so a long recording never has to be held
+    (with its spectrogram) as one piece. Blocks break between regions, at silence; a region
+    longer than a block alone is cut into equal pieces.
+    """
+    blocks: list[tuple[Span, ...]] = []
+    current: list[Span] = []
+    current_s = 0.0
+    for region in regions:
+        for piece in _split_long(region, max_block_s):
+            if current and current_s + piece.duration > max_block_s:
+                blocks.append(tuple(current))
+                current, current_s = [], 0.0
+            current.append(piece)
+            current_s += piece.duration
+    if current:
+        blocks.append(tuple(current))
+    return tuple(blocks)
+
+
 @dataclass(frozen=True, slots=True)
 class TimeMap:
     """Maps times in the concatenation of speech regions back to times in the recording.
@@ -149,4 +172,4 @@ def _restore_word(word: Word, time_map: TimeMap) -> Word:
     span = Span(
         time_map.to_original(word.span.start, index), time_map.to_original(word.span.end, index)
     )
-    return Word(word.text, span, word.probability, word.speaker, word.speaker_confidence)
+    return dataclasses.replace(word, span=span)
