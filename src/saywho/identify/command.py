@@ -409,7 +409,8 @@ def _extract(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"-o {args.output}: use one of {', '.join(AUDIO_FORMATS)}")
     if args.sample_rate < 8000:
         raise ConfigError("--sample-rate must be at least 8000")
-    transcript = _read_result(args.result) if args.result is not None else _diarize(args, console)
+    found = _read_result(args.result) if args.result is not None else _diarize(args, console)
+    transcript = Naming.from_args(args).one(found)  # names from the library as it is now
     label = resolve_speaker(transcript, args.speaker)
     spans = extract_spans(transcript.turns, label, transcript.duration_s, exclude=args.exclude)
     audio = decode(args.file, sample_rate=args.sample_rate)
@@ -432,5 +433,4 @@ def _diarize(args: argparse.Namespace, console: Console) -> Transcript:
         diarize=DiarizeConfig(),
     )
     with console.status(f"diarizing {args.file.name}…"):
-        transcript = Pipeline(config).transcribe(args.file)
-    return Naming.from_args(args).one(transcript)
+        return Pipeline(config).transcribe(args.file)
