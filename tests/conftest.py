@@ -21,6 +21,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAYWHO_CACHE_DIR", str(cache))
         patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setenv("SAYWHO_VOICES", str(cache / "voices.sqlite3"))  # never the user's library
         yield cache
 
 

@@ -32,8 +32,10 @@ from saywho.config import PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError, ModelError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.formats import FORMATS, parse_formats
+from saywho.identify import command as voices_command
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline
+from saywho.types import Transcript
 
 __all__ = ["main"]
 
@@ -113,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(verify)
     verify.set_defaults(run=_models_verify)
     evaluate_command.register(commands)
+    voices_command.register_voices(commands)
+    voices_command.register_extract(commands)
     return parser
 
 
@@ -134,6 +138,7 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
     parser.add_argument(
         "--config", type=Path, help="TOML file with [vad], [recognize] and [diarize] tables"
     )
+    voices_command.add_naming_arguments(parser)
     _add_common(parser)
 
 
@@ -148,11 +153,14 @@ class _FileResult:
     duration_s: float
     seconds: float
     error: str | None
+    transcript: Transcript | None = None
+    stem: str = ""
 
 
 def _transcribe(args: argparse.Namespace, console: Console) -> int:
     formats = parse_formats(args.formats)
     config = _build_config(args)
+    naming = voices_command.Naming.from_args(args)
     with console.status("loading models…"):
         pipeline = Pipeline(config)
     stems = _unique_stems(args.files)
@@ -167,9 +175,13 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
                     args.output_dir,
                     formats,
                     progress,
+                    naming,
                     embed_media=getattr(args, "embed_media", False),
                 )
             )
+    _link_speakers(
+        console, naming, results, args.output_dir, formats, getattr(args, "embed_media", False)
+    )
     _print_summary(console, results)
     if any(r.error for r in results):
         return EXIT_FAILED
@@ -204,6 +216,7 @@ def _transcribe_one(
     out_dir: Path,
     formats: tuple[str, ...],
     progress: Progress,
+    naming: voices_command.Naming,
     *,
     embed_media: bool = False,
 ) -> _FileResult:
@@ -216,7 +229,7 @@ def _transcribe_one(
         )
 
     try:
-        transcript = pipeline.transcribe(path, progress=hook)
+        transcript = naming.one(pipeline.transcribe(path, progress=hook))
         write_outputs(transcript, out_dir, stem, formats, media=path, embed_media=embed_media)
     except SaywhoError as error:
         progress.update(task, description=f"[red]{path.name} · failed")
@@ -224,7 +237,30 @@ def _transcribe_one(
         progress.console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         return _FileResult(path, 0.0, time.perf_counter() - started, str(error))
     progress.update(task, description=f"{path.name} · done")
-    return _FileResult(path, transcript.duration_s, time.perf_counter() - started, None)
+    return _FileResult(
+        path, transcript.duration_s, time.perf_counter() - started, None, transcript, stem
+    )
+
+
+def _link_speakers(
+    console: Console,
+    naming: voices_command.Naming,
+    results: Sequence[_FileResult],
+    out_dir: Path,
+    formats: tuple[str, ...],
+    embed_media: bool,
+) -> None:
+    """With --link-speakers, relabel the batch consistently and write the results again."""
+    done = [r for r in results if r.transcript is not None]
+    if not naming.link or not done:
+        return
+    linked, notes = naming.batch([r.transcript for r in done if r.transcript is not None])
+    for result, transcript in zip(done, linked, strict=True):
+        write_outputs(
+            transcript, out_dir, result.stem, formats, media=result.path, embed_media=embed_media
+        )
+    for note in notes:
+        console.print(note, highlight=False, soft_wrap=True)
 
 
 def _progress(console: Console) -> Progress:

@@ -8,7 +8,9 @@ one line, say what is wrong and, where possible, what to do.
     ├── AudioDecodeError     the input cannot be read as audio
     ├── ConfigError          an option, a config file or a key in it is invalid
     ├── ModelError           a model is unknown, missing, corrupt or fails to load
-    └── OutputError          a result cannot be written
+    ├── OutputError          a result cannot be written
+    └── VoiceLibraryError    the voice library is unreadable, locked, from another model, or
+                             an enrolment or a name is invalid
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "ModelError",
     "OutputError",
     "SaywhoError",
+    "VoiceLibraryError",
 ]
 
 
@@ -40,3 +43,9 @@ class ModelError(SaywhoError):
 
 class OutputError(SaywhoError):
     """A result could not be written (unknown format, unwritable directory)."""
+
+
+class VoiceLibraryError(SaywhoError):
+    """The voice library cannot be used (corrupt, locked, written by another embedding
+    model), or an enrolment or a voice name is not acceptable (too little speech, unknown
+    name)."""

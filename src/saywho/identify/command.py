@@ -1,0 +1,436 @@
+"""``saywho voices …`` and ``saywho extract``, and the naming step of ``saywho transcribe``.
+
+    saywho voices enroll NAME FILE... [--span START-END] [--replace] [--notes TEXT]
+    saywho voices enroll-from RESULT.json --speaker SPEAKER_01 --name NAME [--replace]
+    saywho voices list | show NAME | rename OLD NEW | remove NAME | export FILE | import FILE
+    saywho extract FILE --speaker NAME|LABEL -o OUT.wav [--exclude] [--keep-timing]
+                        [--result RESULT.json]
+
+Every command takes ``--voices PATH`` (default ``$SAYWHO_VOICES`` or the user data dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from saywho import models
+from saywho.audio import decode
+from saywho.config import DiarizeConfig, PipelineConfig, RecognizeConfig
+from saywho.errors import ConfigError
+from saywho.formats.json import read_json
+from saywho.identify.encode import AUDIO_FORMATS, write_audio
+from saywho.identify.enroll import Enroller, enroll_from_transcript
+from saywho.identify.extract import extract_spans, render, resolve_speaker
+from saywho.identify.match import DEFAULT_THRESHOLD
+from saywho.identify.naming import (
+    EMBEDDING_MODEL,
+    VoicePrint,
+    embedding_model_sha256,
+    identify,
+    link_speakers,
+    speech_seconds,
+    with_names,
+)
+from saywho.identify.store import VoiceLibrary, library_path
+from saywho.pipeline import Pipeline
+from saywho.types import Span, Transcript
+
+__all__ = ["Naming", "add_naming_arguments", "register_extract", "register_voices"]
+
+EXIT_OK = 0
+
+
+# -- the naming step of transcribe ------------------------------------------------------------
+
+
+def add_naming_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--identify/--no-identify``, ``--voices``, ``--link-speakers``, ``--learn``."""
+    parser.add_argument(
+        "--identify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="name speakers from the voice library (default: on when it has voices)",
+    )
+    _add_voices_option(parser)
+    parser.add_argument(
+        "--identify-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"cosine similarity a voice needs to get a name (default {DEFAULT_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--link-speakers",
+        action="store_true",
+        help="give the same unknown person the same label in every file of the batch",
+    )
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="with --link-speakers: store unknown voices heard in 2+ files as unknown-N",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """What transcribe does to speakers after the pipeline: identify, link, learn."""
+
+    path: Path
+    prints: tuple[VoicePrint, ...]
+    model_sha256: str | None
+    threshold: float
+    link: bool
+    learn: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Naming:
+        """Read the library (if identification is on) once for the whole batch."""
+        path = library_path(getattr(args, "voices", None))
+        threshold = float(getattr(args, "identify_threshold", DEFAULT_THRESHOLD))
+        if not -1.0 <= threshold <= 1.0:
+            raise ConfigError(f"--identify-threshold must be in [-1, 1], got {threshold}")
+        wanted = getattr(args, "identify", None)
+        prints: tuple[VoicePrint, ...] = ()
+        sha256 = None
+        if wanted is not False and (path.exists() or wanted):
+            sha256 = models.spec(EMBEDDING_MODEL).sha256
+            with VoiceLibrary(path) as library:
+                prints = library.prints(sha256)
+        learn = bool(getattr(args, "learn", False))
+        link = bool(getattr(args, "link_speakers", False))
+        if learn and not link:
+            raise ConfigError("--learn needs --link-speakers")
+        return cls(path, prints, sha256, threshold, link, learn)
+
+    def one(self, transcript: Transcript) -> Transcript:
+        """Name the speakers of one transcript."""
+        if not self.prints or self.model_sha256 is None:
+            return transcript
+        return identify(transcript, self.prints, self.threshold, model_sha256=self.model_sha256)
+
+    def batch(self, transcripts: Sequence[Transcript]) -> tuple[tuple[Transcript, ...], list[str]]:
+        """Link labels across the batch (and learn recurring strangers); returns the new
+        transcripts and messages for the user."""
+        if not self.link or not transcripts:
+            return tuple(transcripts), []
+        linked, seen = link_speakers(transcripts, self.threshold)
+        if not self.learn:
+            return linked, []
+        return self._learn(linked, seen)
+
+    def _learn(
+        self,
+        linked: tuple[Transcript, ...],
+        seen: tuple[tuple[str, tuple[int, ...]], ...],
+    ) -> tuple[tuple[Transcript, ...], list[str]]:
+        result, notes = list(linked), []
+        with VoiceLibrary(self.path) as library:
+            taken = set(library.names())
+            number = 1
+            for label, files in seen:
+                speakers = [(i, s) for i in files for s in linked[i].speakers if s.label == label]
+                unnamed = all(s.name is None and s.centroid is not None for _, s in speakers)
+                if len(files) < 2 or not unnamed:
+                    continue
+                while f"unknown-{number}" in taken:
+                    number += 1
+                name = f"unknown-{number}"
+                taken.add(name)
+                for i, speaker in speakers:
+                    sha256 = embedding_model_sha256(linked[i])
+                    if sha256 is None or speaker.centroid is None:
+                        continue
+                    library.add(
+                        name,
+                        np.array(speaker.centroid, dtype=np.float32),
+                        speech_seconds(linked[i], label),
+                        sha256,
+                        source=f"{linked[i].source}#{label}",
+                    )
+                    result[i] = with_names(result[i], {label: name})
+                notes.append(
+                    f"learned {name} ({label}, heard in {len(files)} files): "
+                    f"saywho voices rename {name} NAME"
+                )
+        return tuple(result), notes
+
+
+# -- saywho voices ----------------------------------------------------------------------------
+
+
+def register_voices(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``saywho voices …`` to the command line."""
+    voices = commands.add_parser("voices", help="the voice library: enrol, list, rename, share")
+    actions = voices.add_subparsers(required=True, metavar="ACTION")
+
+    enroll = actions.add_parser("enroll", help="enrol a voice from audio files of that person")
+    enroll.add_argument("name", metavar="NAME")
+    enroll.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    enroll.add_argument("--span", type=_span, help="only START-END seconds of each file")
+    enroll.add_argument("--replace", action="store_true", help="drop the voice's earlier samples")
+    enroll.add_argument("--notes", help="a note kept with the voice")
+    enroll.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
+    enroll.set_defaults(run=_enroll)
+
+    enroll_from = actions.add_parser(
+        "enroll-from", help="enrol a speaker of a saywho JSON result under a name"
+    )
+    enroll_from.add_argument("result", type=Path, metavar="RESULT.json")
+    enroll_from.add_argument("--speaker", required=True, help="its label, e.g. SPEAKER_01")
+    enroll_from.add_argument("--name", required=True)
+    enroll_from.add_argument("--replace", action="store_true")
+    enroll_from.set_defaults(run=_enroll_from)
+
+    listing = actions.add_parser("list", help="every voice: samples, seconds, updated")
+    listing.set_defaults(run=_list)
+    show = actions.add_parser("show", help="one voice and its samples")
+    show.add_argument("name", metavar="NAME")
+    show.set_defaults(run=_show)
+    rename = actions.add_parser("rename", help="rename a voice")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+    rename.set_defaults(run=_rename)
+    remove = actions.add_parser("remove", help="delete a voice")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(run=_remove)
+    export = actions.add_parser("export", help="write the library to a portable JSON file")
+    export.add_argument("file", type=Path, metavar="FILE")
+    export.set_defaults(run=_export)
+    imported = actions.add_parser("import", help="merge voices from an exported file")
+    imported.add_argument("file", type=Path, metavar="FILE")
+    imported.set_defaults(run=_import)
+    for action in (enroll, enroll_from, listing, show, rename, remove, export, imported):
+        _add_voices_option(action)
+        action.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+        action.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+
+
+def _add_voices_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--voices",
+        type=Path,
+        metavar="PATH",
+        help="the voice library (default: $SAYWHO_VOICES or voices.sqlite3 in the user data dir)",
+    )
+
+
+def _span(text: str) -> Span:
+    found = re.fullmatch(r"\s*([0-9.]+)\s*-\s*([0-9.]+)\s*", text)
+    try:
+        if found is None:
+            raise ValueError(text)
+        span = Span(float(found[1]), float(found[2]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not START-END in seconds: {text!r}") from None
+    if span.duration <= 0:
+        raise argparse.ArgumentTypeError(f"empty span: {text!r}")
+    return span
+
+
+def _enroll(args: argparse.Namespace, console: Console) -> int:
+    path = library_path(args.voices)
+    with console.status("loading the speaker models…"):
+        enroller = Enroller(threads=args.threads)
+    replace = bool(args.replace)
+    with VoiceLibrary(path) as library:
+        for file in args.files:
+            with console.status(f"enrolling {file.name}…"):
+                enrolment = enroller.enroll(decode(file), span=args.span, source=str(file))
+            outcome = library.add(
+                args.name,
+                enrolment.embedding,
+                enrolment.seconds,
+                enrolment.model_sha256,
+                source=str(file),
+                replace=replace,
+                notes=args.notes,
+            )
+            replace = False  # --replace drops the old samples once, then the files add up
+            voice = library.voice(args.name)
+            console.print(
+                f"{_outcome_text(outcome)} {voice.name!r}: {enrolment.seconds:.1f} s of speech "
+                f"from {file.name} · {len(voice.samples)} sample(s), {voice.seconds:.1f} s in all",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if enrolment.other_speakers_s:
+                console.print(
+                    f"[yellow]note:[/yellow] {file.name} has {len(enrolment.other_speakers_s)} "
+                    "other voice(s); the one talking most was enrolled (use --span to choose)",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+    return EXIT_OK
+
+
+def _outcome_text(outcome: str) -> str:
+    return {
+        "created": "enrolled new voice",
+        "added": "added a sample to existing voice",
+        "replaced": "replaced the samples of",
+    }[outcome]
+
+
+def _enroll_from(args: argparse.Namespace, console: Console) -> int:
+    transcript = _read_result(args.result)
+    with VoiceLibrary(library_path(args.voices)) as library:
+        outcome = enroll_from_transcript(
+            library, transcript, args.speaker, args.name, replace=args.replace
+        )
+        voice = library.voice(args.name)
+    console.print(
+        f"{_outcome_text(outcome)} {voice.name!r} from {args.speaker} of {args.result.name} · "
+        f"{len(voice.samples)} sample(s), {voice.seconds:.1f} s in all",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
+
+
+def _read_result(path: Path) -> Transcript:
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return read_json(stream, name=str(path))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+def _list(args: argparse.Namespace, console: Console) -> int:
+    path = library_path(args.voices)
+    out = Console(quiet=args.quiet)
+    if not path.exists():
+        out.print(f"no voices yet ({path} does not exist)", highlight=False, soft_wrap=True)
+        return EXIT_OK
+    with VoiceLibrary(path) as library:
+        voices = library.voices()
+    table = Table("name", "samples", "speech", "updated", "notes", title=str(path))
+    for voice in voices:
+        table.add_row(
+            voice.name,
+            str(len(voice.samples)),
+            f"{voice.seconds:.1f} s",
+            voice.updated,
+            voice.notes or "",
+        )
+    out.print(table)
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, console: Console) -> int:
+    with VoiceLibrary(library_path(args.voices)) as library:
+        voice = library.voice(args.name)
+    out = Console(quiet=args.quiet)
+    out.print(
+        f"{voice.name}\ncreated {voice.created} · updated {voice.updated}"
+        + (f"\nnotes: {voice.notes}" if voice.notes else "")
+        + f"\nembedding model: {', '.join(voice.model_sha256)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table("#", "speech", "source", "added")
+    for index, sample in enumerate(voice.samples, 1):
+        table.add_row(str(index), f"{sample.seconds:.1f} s", sample.source or "", sample.created)
+    out.print(table)
+    return EXIT_OK
+
+
+def _rename(args: argparse.Namespace, console: Console) -> int:
+    with VoiceLibrary(library_path(args.voices)) as library:
+        library.rename(args.old, args.new)
+    console.print(f"renamed {args.old!r} to {args.new!r}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _remove(args: argparse.Namespace, console: Console) -> int:
+    with VoiceLibrary(library_path(args.voices)) as library:
+        library.remove(args.name)
+    console.print(f"removed {args.name!r}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, console: Console) -> int:
+    with VoiceLibrary(library_path(args.voices)) as library:
+        count = library.export(args.file)
+    console.print(f"exported {count} voice(s) to {args.file}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace, console: Console) -> int:
+    with VoiceLibrary(library_path(args.voices)) as library:
+        voices, samples = library.import_file(args.file)
+    console.print(
+        f"imported {samples} new sample(s) into {voices} voice(s) from {args.file}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
+
+
+# -- saywho extract ---------------------------------------------------------------------------
+
+
+def register_extract(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``saywho extract`` to the command line."""
+    parser = commands.add_parser(
+        "extract", help="write one person's speech (or everything but theirs) to an audio file"
+    )
+    parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument("--speaker", required=True, help="an enrolled name or a label")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help=f"audio file ({', '.join(AUDIO_FORMATS)})"
+    )
+    parser.add_argument("--exclude", action="store_true", help="everything but that person")
+    parser.add_argument(
+        "--keep-timing", action="store_true", help="keep the gaps as silence (same length)"
+    )
+    parser.add_argument(
+        "--result", type=Path, help="a saywho JSON result of FILE (else FILE is diarized now)"
+    )
+    parser.add_argument("--sample-rate", type=int, default=16_000, help="output rate (Hz)")
+    _add_voices_option(parser)
+    parser.add_argument(
+        "--identify-threshold", type=float, default=DEFAULT_THRESHOLD, help=argparse.SUPPRESS
+    )
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.set_defaults(run=_extract)
+
+
+def _extract(args: argparse.Namespace, console: Console) -> int:
+    if args.output.suffix.lower() not in AUDIO_FORMATS:
+        raise ConfigError(f"-o {args.output}: use one of {', '.join(AUDIO_FORMATS)}")
+    if args.sample_rate < 8000:
+        raise ConfigError("--sample-rate must be at least 8000")
+    found = _read_result(args.result) if args.result is not None else _diarize(args, console)
+    transcript = Naming.from_args(args).one(found)  # names from the library as it is now
+    label = resolve_speaker(transcript, args.speaker)
+    spans = extract_spans(transcript.turns, label, transcript.duration_s, exclude=args.exclude)
+    audio = decode(args.file, sample_rate=args.sample_rate)
+    samples = render(audio.samples, audio.sample_rate, spans, keep_timing=args.keep_timing)
+    write_audio(args.output, samples, audio.sample_rate)
+    speech_s = sum(s.duration for s in spans)
+    console.print(
+        f"wrote {args.output}: {speech_s:.1f} s "
+        f"{'without' if args.exclude else 'of'} {transcript.speaker_display(label)} "
+        f"in {len(spans)} stretch(es)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
+
+
+def _diarize(args: argparse.Namespace, console: Console) -> Transcript:
+    config = PipelineConfig(
+        recognize=RecognizeConfig(enabled=False, threads=args.threads),
+        diarize=DiarizeConfig(),
+    )
+    with console.status(f"diarizing {args.file.name}…"):
+        return Pipeline(config).transcribe(args.file)
