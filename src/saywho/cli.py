@@ -34,6 +34,7 @@ from saywho.evaluation import command as evaluate_command
 from saywho.formats import FORMATS, parse_formats
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline
+from saywho.server import command as serve_command
 
 __all__ = ["main"]
 
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(verify)
     verify.set_defaults(run=_models_verify)
     evaluate_command.register(commands)
+    serve_command.register(commands)
     return parser
 
 
