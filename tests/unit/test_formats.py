@@ -16,7 +16,7 @@ import pytest
 from saywho import formats
 from saywho.config import PipelineConfig, RecognizeConfig, VadConfig
 from saywho.errors import ConfigError, OutputError
-from saywho.formats import FORMATS, WRITERS, parse_formats, write
+from saywho.formats import FORMATS, WRITERS, parse_formats, write, write_binary
 from saywho.formats.cues import Cue, subtitle_cues, wrap_lines
 from saywho.formats.json import SCHEMA_VERSION, read_json, write_json
 from saywho.formats.timestamps import format_timestamp, milliseconds
@@ -109,16 +109,53 @@ def empty_transcript() -> Transcript:
     return Transcript("silence.wav", 0.0, None, None, (), PipelineConfig())
 
 
+def unknown_transcript() -> Transcript:
+    """Diarization ran, but some words have no speaker; one of them has no time either."""
+    known = timed_words("So, what happened?", 0.0, 0.5, "SPEAKER_00")
+    nobody = with_untimed(timed_words("well it was 'quoted' \"here\"", 2.0, 0.4), 1)
+    return Transcript(
+        source="clips/call 1.wav",
+        duration_s=5.0,
+        language="en",
+        language_probability=None,
+        utterances=(utterance_of(known, "SPEAKER_00"), utterance_of(nobody)),
+        config=PipelineConfig(),
+        turns=(Turn(Span(0.0, 1.5), "SPEAKER_00"),),
+    )
+
+
+def turns_only_transcript() -> Transcript:
+    """Diarization found speech, the recognizer found no words."""
+    return Transcript(
+        source="hum.wav",
+        duration_s=4.0,
+        language=None,
+        language_probability=None,
+        utterances=(),
+        config=PipelineConfig(),
+        turns=(Turn(Span(0.5, 2.0), "SPEAKER_00"), Turn(Span(1.5, 3.5), "SPEAKER_01")),
+    )
+
+
 TRANSCRIPTS: dict[str, Callable[[], Transcript]] = {
     "speakers": speakers_transcript,
     "plain": plain_transcript,
     "empty": empty_transcript,
+    "unknown": unknown_transcript,
+    "turns_only": turns_only_transcript,
 }
+TEXT_FORMATS = tuple(name for name in FORMATS if not WRITERS[name].is_binary)
 
 
 def render(transcript: Transcript, fmt: str) -> str:
     stream = io.StringIO()
     write(transcript, fmt, stream)
+    return stream.getvalue()
+
+
+def render_bytes(transcript: Transcript, fmt: str) -> bytes:
+    stream = io.BytesIO()
+    write_binary(transcript, fmt, stream)
     return stream.getvalue()
 
 
@@ -270,10 +307,12 @@ def test_subtitle_cues_rejects_non_positive_limits() -> None:
 # -- writers: golden files -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
 @pytest.mark.parametrize("case", sorted(TRANSCRIPTS))
 def test_writer_matches_golden_file(case: str, fmt: str) -> None:
-    assert_matches_golden(f"{case}.{fmt}", render(TRANSCRIPTS[case](), fmt))
+    text = render(TRANSCRIPTS[case](), fmt)
+    assert_matches_golden(f"{case}{WRITERS[fmt].suffix}", text)
+    assert render_bytes(TRANSCRIPTS[case](), fmt) == text.encode("utf-8")
 
 
 def test_vtt_escapes_markup_and_uses_voice_tags() -> None:
@@ -282,7 +321,7 @@ def test_vtt_escapes_markup_and_uses_voice_tags() -> None:
     assert "R&amp;D &lt;team&gt;" in text
     assert "<v Zoë>Hello, world." in text
     assert "<v SPEAKER_01>" in text
-    assert "\nMm-hmm.\n" in text
+    assert "\n<v UNKNOWN>Mm-hmm.\n" in text
 
 
 def test_tsv_keeps_every_row_to_four_fields() -> None:
@@ -358,15 +397,38 @@ def test_read_json_rejects_bad_files_with_one_line_message(
 
 
 def test_registry_lists_every_format_read_only() -> None:
-    assert FORMATS == ("txt", "srt", "vtt", "json", "tsv", "rttm")
-    assert WRITERS["json"] is write_json
+    assert FORMATS == (
+        *("txt", "srt", "vtt", "json", "tsv", "rttm"),
+        *("csv", "audacity", "textgrid", "docx", "html"),
+    )
+    assert WRITERS["json"].text is write_json
+    assert [name for name in FORMATS if WRITERS[name].is_binary] == ["docx"]
     with pytest.raises(TypeError):
-        WRITERS["html"] = write_json  # type: ignore[index]
+        WRITERS["pdf"] = WRITERS["json"]  # type: ignore[index]
+
+
+def test_file_suffixes_never_collide() -> None:
+    suffixes = [WRITERS[name].suffix.lower() for name in FORMATS]
+    assert len(set(suffixes)) == len(suffixes)
+    assert WRITERS["audacity"].suffix == ".audacity.txt"
+    assert WRITERS["textgrid"].suffix == ".TextGrid"
 
 
 def test_write_rejects_an_unknown_format_naming_the_known_ones() -> None:
-    with pytest.raises(OutputError, match="unknown output format 'docx'; known: txt, srt"):
+    with pytest.raises(OutputError, match="unknown output format 'pdf'; known: txt, srt"):
+        write(empty_transcript(), "pdf", io.StringIO())
+
+
+def test_write_refuses_a_binary_format_on_a_text_stream() -> None:
+    with pytest.raises(OutputError, match="docx is a binary format"):
         write(empty_transcript(), "docx", io.StringIO())
+
+
+def test_write_binary_leaves_the_callers_stream_open() -> None:
+    stream = io.BytesIO()
+    write_binary(speakers_transcript(), "txt", stream)
+    assert not stream.closed
+    assert stream.getvalue().decode("utf-8") == render(speakers_transcript(), "txt")
 
 
 @pytest.mark.parametrize(
@@ -375,14 +437,15 @@ def test_write_rejects_an_unknown_format_naming_the_known_ones() -> None:
         ("txt,srt", ("txt", "srt")),
         (" SRT , txt,srt, ", ("srt", "txt")),
         ("all", FORMATS),
-        ("json,all", ("json", "txt", "srt", "vtt", "tsv", "rttm")),
+        ("json,all", ("json", *(f for f in FORMATS if f != "json"))),
+        ("TextGrid,DOCX", ("textgrid", "docx")),
     ],
 )
 def test_parse_formats(text: str, expected: tuple[str, ...]) -> None:
     assert parse_formats(text) == expected
 
 
-@pytest.mark.parametrize(("text", "message"), [("txt,docx", "'docx'"), (" , ", "no output")])
+@pytest.mark.parametrize(("text", "message"), [("txt,pdf", "'pdf'"), (" , ", "no output")])
 def test_parse_formats_rejects_unknown_or_empty(text: str, message: str) -> None:
     with pytest.raises(OutputError, match=message):
         parse_formats(text)
@@ -390,7 +453,11 @@ def test_parse_formats_rejects_unknown_or_empty(text: str, message: str) -> None
 
 def test_public_names() -> None:
     assert sorted(formats.__all__) == sorted(
-        ["FORMATS", "WRITERS", "Writer", "parse_formats", "read_json", "write"]
+        [
+            *("FORMATS", "UNKNOWN", "WRITERS", "BinaryWriter", "MediaLink", "OutputFormat"),
+            *("TextWriter", "Writer", "output_format", "parse_formats", "read_json", "write"),
+            "write_binary",
+        ]
     )
     for name in formats.__all__:
         assert hasattr(formats, name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from saywho.formats.speakers import shown_speaker
 from saywho.types import Span, Transcript, Utterance, Word
 
 __all__ = ["LINE_CHARS", "Cue", "subtitle_cues", "wrap_lines"]
@@ -32,13 +33,14 @@ def subtitle_cues(
     One cue per utterance with text; an utterance longer than ``max_chars`` characters or
     ``max_duration_s`` seconds is split at word boundaries using its word times. Untimed
     words stay in the cue of the word before them (or the first cue), and a single word
-    longer than the limits gets a cue of its own. ``speaker`` is the display name.
+    longer than the limits gets a cue of its own. ``speaker`` is the display name
+    (``UNKNOWN`` for words nobody was found to say, ``None`` without diarization).
     """
     if max_chars < 1 or max_duration_s <= 0:
         raise ValueError("max_chars and max_duration_s must be positive")
     cues: list[Cue] = []
     for utterance in transcript.utterances:
-        speaker = transcript.speaker_display(utterance.speaker)
+        speaker = shown_speaker(transcript, utterance.speaker)
         for span, text in _split_utterance(utterance, max_chars, max_duration_s):
             cues.append(Cue(span, wrap_lines(text), speaker))
     return tuple(cues)

@@ -27,14 +27,14 @@ from saywho.errors import ConfigError
 from saywho.formats.timestamps import milliseconds
 from saywho.types import ModelInfo, Span, Speaker, Transcript, Turn, Utterance, Word
 
-__all__ = ["SCHEMA_VERSION", "read_json", "write_json"]
+__all__ = ["SCHEMA_VERSION", "read_json", "transcript_data", "write_json"]
 
 SCHEMA_VERSION = 1
 
 
 def write_json(transcript: Transcript, stream: TextIO) -> None:
     """Write ``transcript`` as UTF-8-safe, indented JSON with a trailing newline."""
-    json.dump(_transcript_object(transcript), stream, ensure_ascii=False, indent=2)
+    json.dump(transcript_data(transcript), stream, ensure_ascii=False, indent=2)
     stream.write("\n")
 
 
@@ -60,7 +60,8 @@ def read_json(stream: TextIO, *, name: str = "<json>") -> Transcript:
 # -- writing ------------------------------------------------------------------------------
 
 
-def _transcript_object(transcript: Transcript) -> dict[str, Any]:
+def transcript_data(transcript: Transcript) -> dict[str, Any]:
+    """The JSON object of ``transcript`` (dicts and lists) that :func:`write_json` writes."""
     return {
         "schema_version": SCHEMA_VERSION,
         "source": transcript.source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from saywho.formats.speakers import has_speakers, shown_speaker
 from saywho.formats.timestamps import format_timestamp
 from saywho.types import Transcript
 
@@ -13,16 +14,17 @@ __all__ = ["write_txt"]
 def write_txt(transcript: Transcript, stream: TextIO) -> None:
     """Write one line per utterance with text to ``stream``.
 
-    Without speakers a line is the bare text. When any utterance has a speaker, every line
-    starts with its time, ``[00:01:02.500] Alice: ...`` (no name where none is known).
+    Without speakers a line is the bare text. When the transcript has speakers, every line
+    starts with its time and speaker, ``[00:01:02.500] Alice: ...`` (``UNKNOWN`` where no
+    speaker was found). Untimed words keep their place in the text.
     """
-    with_speakers = any(utterance.speaker is not None for utterance in transcript.utterances)
+    with_speakers = has_speakers(transcript)
     for utterance in transcript.utterances:
         text = " ".join(utterance.text.split())
         if not text:
             continue
         if with_speakers:
             time = format_timestamp(utterance.span.start, always_include_hours=True)
-            name = transcript.speaker_display(utterance.speaker)
-            text = f"[{time}] {name}: {text}" if name is not None else f"[{time}] {text}"
+            name = shown_speaker(transcript, utterance.speaker)
+            text = f"[{time}] {name}: {text}"
         stream.write(f"{text}\n")
