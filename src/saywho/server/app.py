@@ -31,7 +31,8 @@ from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
 from saywho.server.media import probe
 from saywho.server.options import JobOptions
 from saywho.server.results import (
-    UnknownSpeaker,
+    UnknownSpeakerError,
+    file_name,
     formats,
     media_type,
     read_result,
@@ -42,7 +43,7 @@ from saywho.server.review import review_page
 from saywho.server.security import RateLimiter, TokenCheck, is_loopback
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
-from saywho.server.voices import NoVoiceLibrary, Voice, VoiceLibrary, VoiceLibraryUnavailable
+from saywho.server.voices import NoVoiceLibrary, Voice, VoiceLibrary, VoiceLibraryUnavailableError
 from saywho.server.worker import WorkerPool
 
 __all__ = ["create_app"]
@@ -189,7 +190,9 @@ def create_app(
     def review(job_id: str) -> HTMLResponse:
         job = done_or_409(job_id)
         transcript = read_result(paths.result(job.id))
-        return HTMLResponse(review_page(transcript, job.id, job.media_type))
+        return HTMLResponse(
+            review_page(transcript, job.id, job.media_type, voices=voices is not None)
+        )
 
     # -- API ------------------------------------------------------------------------------
 
@@ -203,6 +206,7 @@ def create_app(
             "default_model": settings.config.recognize.model,
             "token_required": _token_required(settings, client),
             "max_upload_bytes": settings.max_upload_bytes,
+            "voice_library": voices is not None,
         }
 
     @app.post("/v1/login", summary="Check the API token and keep it in a cookie for the page")
@@ -247,7 +251,7 @@ def create_app(
 
     @app.get("/v1/jobs", summary="Every job, oldest first")
     def list_jobs() -> dict[str, list[dict[str, Any]]]:
-        return {"jobs": [job.public() for job in store.list()]}
+        return {"jobs": [job.public() for job in store.all()]}
 
     @app.get("/v1/jobs/{job_id}", summary="A job: status, stage, percent, error")
     def get_job(job_id: str) -> dict[str, Any]:
@@ -283,12 +287,12 @@ def create_app(
         job = done_or_409(job_id)
         if format not in formats():
             raise HTTPException(422, f"unknown format {format!r}; known: {', '.join(formats())}")
-        text = render_result(read_result(paths.result(job.id)), format)
-        stem = Path(job.filename).stem or "transcript"
+        body = render_result(read_result(paths.result(job.id)), format)
+        name = file_name(Path(job.filename).stem or "transcript", format)
         return Response(
-            text,
+            body,
             media_type=media_type(format),
-            headers={"Content-Disposition": _attachment(f"{stem}.{format}")},
+            headers={"Content-Disposition": _attachment(name)},
         )
 
     @app.get("/v1/jobs/{job_id}/media", summary="The uploaded media (for the player)")
@@ -311,7 +315,7 @@ def create_app(
         name = body.name.strip() or None
         try:
             transcript = rename_speaker(paths.result(job.id), body.label, name)
-        except UnknownSpeaker:
+        except UnknownSpeakerError:
             raise HTTPException(404, f"job {job_id} has no speaker {body.label!r}") from None
         return {"speakers": [_speaker(s.label, s.name) for s in transcript.speakers]}
 
@@ -411,7 +415,7 @@ async def _job_events(store: JobStore, request: Request) -> AsyncIterator[str]:
     last = ""
     quiet_s = 0.0
     while not await request.is_disconnected():
-        jobs = await run_in_threadpool(store.list)
+        jobs = await run_in_threadpool(store.all)
         payload = json.dumps({"jobs": [job.public() for job in jobs]})
         if payload != last:
             last, quiet_s = payload, 0.0
@@ -451,7 +455,7 @@ def _token_required(settings: ServerSettings, client: str | None) -> bool:
 def _add_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[SaywhoError], int]] = [
         (UploadError, 400),
-        (VoiceLibraryUnavailable, 501),
+        (VoiceLibraryUnavailableError, 501),
         (AudioDecodeError, 415),
         (ConfigError, 422),
         (OutputError, 422),

@@ -147,7 +147,7 @@ class JobStore:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row)
 
-    def list(self) -> list[Job]:
+    def all(self) -> list[Job]:
         """Every job, oldest first."""
         with self._connect() as db:
             rows = db.execute("SELECT * FROM jobs ORDER BY seq").fetchall()

@@ -12,12 +12,13 @@ import threading
 from pathlib import Path
 
 from saywho.atomic import atomic_text_file
-from saywho.formats import WRITERS, read_json, write
+from saywho.formats import WRITERS, output_format, read_json, write, write_binary
 from saywho.types import Speaker, Transcript
 
 __all__ = [
     "MEDIA_TYPES",
     "UnknownSpeakerError",
+    "file_name",
     "formats",
     "media_type",
     "read_result",
@@ -31,6 +32,8 @@ MEDIA_TYPES = {
     "srt": "application/x-subrip",
     "vtt": "text/vtt",
     "html": "text/html",
+    "csv": "text/csv",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 _LOCK = threading.Lock()
 
@@ -45,16 +48,23 @@ def read_result(path: Path) -> Transcript:
         return read_json(stream, name=path.name)
 
 
-def render_result(transcript: Transcript, fmt: str) -> str:
-    """The transcript in format ``fmt`` (a key of the writer registry), as text."""
-    stream = io.StringIO()
-    write(transcript, fmt, stream)
+def render_result(transcript: Transcript, fmt: str) -> bytes:
+    """The transcript in format ``fmt`` (a key of the writer registry), as bytes."""
+    stream = io.BytesIO()
+    write_binary(transcript, fmt, stream)
     return stream.getvalue()
 
 
 def media_type(fmt: str) -> str:
     """The Content-Type to serve format ``fmt`` with."""
+    if output_format(fmt).is_binary:
+        return MEDIA_TYPES.get(fmt, "application/octet-stream")
     return MEDIA_TYPES.get(fmt, "text/plain") + "; charset=utf-8"
+
+
+def file_name(stem: str, fmt: str) -> str:
+    """The download's file name: ``stem`` and the format's suffix (``.srt``, ``.TextGrid``)."""
+    return stem + output_format(fmt).suffix
 
 
 def rename_speaker(path: Path, label: str, name: str | None) -> Transcript:

@@ -6,32 +6,21 @@ to the job's endpoints. The browser's cookie carries the API token, so none is e
 
 from __future__ import annotations
 
-import html
-
+from saywho.formats.html import ReviewApi, render_review
 from saywho.types import Transcript
 
 __all__ = ["review_page"]
 
 
-def review_page(transcript: Transcript, job_id: str, media_type: str) -> str:
-    """The review page of job ``job_id`` (whose media has ``media_type``)."""
-    try:
-        from saywho.formats.html import ReviewApi, render_review
-    except ImportError:  # a build without the review page
-        return _no_review_page(transcript, job_id)
+def review_page(transcript: Transcript, job_id: str, media_type: str, *, voices: bool) -> str:
+    """The review page of job ``job_id`` (whose media has ``media_type``).
+
+    ``voices``: whether the server has a voice library ("remember this voice" buttons).
+    """
     api = ReviewApi(
         rename_url=f"/v1/jobs/{job_id}/rename",
-        enroll_url=f"/v1/jobs/{job_id}/enroll",
+        enroll_url=f"/v1/jobs/{job_id}/enroll" if voices else None,
     )
     return render_review(
         transcript, media_src=f"/v1/jobs/{job_id}/media", media_type=media_type, api=api
-    )
-
-
-def _no_review_page(transcript: Transcript, job_id: str) -> str:
-    title = html.escape(transcript.source or job_id)
-    return (
-        "<!doctype html><meta charset='utf-8'><title>saywho: "
-        f"{title}</title><p>This build of saywho has no review page (saywho.formats.html)."
-        f" Download the result from <a href='/'>the job list</a>.</p>"
     )

@@ -63,7 +63,7 @@ def load_or_create_token(data_dir: Path, *, renew: bool = False) -> tuple[TokenC
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as stream:
         stream.write(digest + "\n")
-    os.chmod(temporary, 0o600)
+    temporary.chmod(0o600)
     temporary.replace(path)
     return TokenCheck(digest), token
 

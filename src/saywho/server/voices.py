@@ -2,7 +2,7 @@
 
 The library itself (enrolled voices, matching) lives in ``saywho.identify``; the server only
 calls this interface, so that it can be wired in without changing the endpoints. Without a
-library every voice endpoint answers 501 with :class:`VoiceLibraryUnavailable`'s message.
+library every voice endpoint answers 501 with :class:`VoiceLibraryUnavailableError`'s message.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Protocol
 
 from saywho.errors import SaywhoError
 
-__all__ = ["NoVoiceLibrary", "Voice", "VoiceLibrary", "VoiceLibraryUnavailable"]
+__all__ = ["NoVoiceLibrary", "Voice", "VoiceLibrary", "VoiceLibraryUnavailableError"]
 
 
-class VoiceLibraryUnavailable(SaywhoError):
+class VoiceLibraryUnavailableError(SaywhoError):
     """This server has no voice library."""
 
 
@@ -58,13 +58,13 @@ class NoVoiceLibrary:
     )
 
     def list_voices(self) -> Sequence[Voice]:
-        raise VoiceLibraryUnavailable(self.message)
+        raise VoiceLibraryUnavailableError(self.message)
 
     def enroll(self, name: str, centroid: Sequence[float], source: str) -> Voice:
-        raise VoiceLibraryUnavailable(self.message)
+        raise VoiceLibraryUnavailableError(self.message)
 
     def rename(self, voice_id: str, name: str) -> Voice:
-        raise VoiceLibraryUnavailable(self.message)
+        raise VoiceLibraryUnavailableError(self.message)
 
     def remove(self, voice_id: str) -> None:
-        raise VoiceLibraryUnavailable(self.message)
+        raise VoiceLibraryUnavailableError(self.message)

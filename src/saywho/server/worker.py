@@ -48,11 +48,11 @@ def overall_percent(stage: str, done_s: float, total_s: float, *, diarize: bool)
     return first + (last - first) * share
 
 
-class _Stopped(Exception):
+class _StoppedError(Exception):
     """The job was deleted or re-queued while it ran."""
 
 
-class _Interrupted(Exception):
+class _InterruptedError(Exception):
     """The server is shutting down: the job goes back to the queue."""
 
 
@@ -113,9 +113,9 @@ class WorkerPool:
             with atomic_text_file(self.paths.result(job.id)) as stream:
                 write(transcript, "json", stream)
             self.store.finish(job, transcript.duration_s)
-        except _Interrupted:
+        except _InterruptedError:
             self.store.release(job)
-        except _Stopped:
+        except _StoppedError:
             log.info("job %s stopped: deleted or re-queued", job.id)
         except SaywhoError as error:
             self.store.fail(job, str(error))
@@ -150,11 +150,11 @@ class _Reporter:
 
     def __call__(self, stage: str, done_s: float, total_s: float) -> None:
         if self.stop.is_set():
-            raise _Interrupted
+            raise _InterruptedError
         now = time.monotonic()
         if stage == self._last_stage and now - self._last_s < _REPORT_EVERY_S:
             return
         self._last_s, self._last_stage = now, stage
         percent = overall_percent(stage, done_s, total_s, diarize=self.diarize)
         if not self.store.progress(self.job, stage, min(percent, 99.0)):
-            raise _Stopped
+            raise _StoppedError
