@@ -1,4 +1,4 @@
-// Render the OpenAPI schema as a plain list of operations (offline: nothing from a CDN).
+// Render the OpenAPI schema as a plain list of operations, with nothing fetched from elsewhere.
 "use strict";
 
 function element(tag, text, className) {
