@@ -9,7 +9,7 @@ demo: $(VENV)/.installed
 	$(BIN)/saywho transcribe examples/interview.wav -o demo-out -f txt,srt,vtt,json,tsv
 	@echo; echo "--- demo-out/interview.srt ---"; cat demo-out/interview.srt
 
-test: $(VENV)/.installed-dev espeak-ng
+test: $(VENV)/.installed-dev espeak-ng chromium
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
@@ -33,6 +33,13 @@ espeak-ng:
 	  echo "installing espeak-ng (Debian package) for the tests' synthetic speech"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+# The server's browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
+chromium:
+	@command -v /usr/bin/chromium >/dev/null || { \
+	  echo "installing chromium (Debian package) for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/asr.py
