@@ -34,10 +34,11 @@ espeak-ng:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
 
-# The server's browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
+# The review page is tested in Debian's Chromium, driven by Playwright (never a downloaded browser).
+.PHONY: chromium
 chromium:
-	@command -v /usr/bin/chromium >/dev/null || { \
-	  echo "installing chromium (Debian package) for the browser tests"; \
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (Debian package) for the review page's browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 

@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="skip speaker diarization",
     )
+    run.add_argument(
+        "--embed-media",
+        action="store_true",
+        help="put the media inside the html review page (default: link it by relative path)",
+    )
     run.set_defaults(run=_transcribe)
 
     who = commands.add_parser("diarize", help="who spoke when, without transcribing")
@@ -157,7 +162,15 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
     with _progress(console) as progress:
         for path, stem in zip(args.files, stems, strict=True):
             results.append(
-                _transcribe_one(pipeline, path, stem, args.output_dir, formats, progress)
+                _transcribe_one(
+                    pipeline,
+                    path,
+                    stem,
+                    args.output_dir,
+                    formats,
+                    progress,
+                    embed_media=getattr(args, "embed_media", False),
+                )
             )
     _print_summary(console, results)
     if any(r.error for r in results):
@@ -193,6 +206,8 @@ def _transcribe_one(
     out_dir: Path,
     formats: tuple[str, ...],
     progress: Progress,
+    *,
+    embed_media: bool = False,
 ) -> _FileResult:
     task = progress.add_task(path.name, total=None)
     started = time.perf_counter()
@@ -204,7 +219,7 @@ def _transcribe_one(
 
     try:
         transcript = pipeline.transcribe(path, progress=hook)
-        write_outputs(transcript, out_dir, stem, formats)
+        write_outputs(transcript, out_dir, stem, formats, media=path, embed_media=embed_media)
     except SaywhoError as error:
         progress.update(task, description=f"[red]{path.name} · failed")
         progress.stop_task(task)

@@ -15,7 +15,7 @@ import pytest
 from media import silence, write_media
 from saywho import models
 from saywho.cli import main
-from saywho.formats import FORMATS
+from saywho.formats import FORMATS, WRITERS
 from saywho.formats.json import SCHEMA_VERSION
 
 
@@ -57,9 +57,10 @@ def test_batch_reports_bad_files_and_finishes_the_rest(tmp_path: Path, speech_wa
     assert f"error: {tmp_path / 'missing.wav'}: no such file" in result.stderr
     assert "2 of 4 files done" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{stem}.{fmt}" for stem in ("interview", "quiet") for fmt in FORMATS
+        f"{stem}{WRITERS[fmt].suffix}" for stem in ("interview", "quiet") for fmt in FORMATS
     )
     assert (out / "quiet.txt").read_text() == ""
+    assert '<source src="../interview.wav" type="audio/' in (out / "interview.html").read_text()
 
 
 def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav: Path) -> None:
@@ -126,7 +127,7 @@ def test_same_stem_twice_gets_distinct_outputs(tmp_path: Path, speech_wav: Path)
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["-f", "txt,docx"], 2, "unknown output format 'docx'"),
+        (["-f", "txt,pdf"], 2, "unknown output format 'pdf'"),
         (["--language", "xx", "--model", "base"], 2, "unknown language 'xx'"),
         (["--language", "de", "--model", "tiny.en"], 2, "English-only"),
         (["--model", "no-such-model"], 3, "unknown model 'no-such-model'"),

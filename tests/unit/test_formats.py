@@ -397,10 +397,10 @@ def test_read_json_rejects_bad_files_with_one_line_message(
 
 
 def test_registry_lists_every_format_read_only() -> None:
-    assert FORMATS == (
+    assert (
         *("txt", "srt", "vtt", "json", "tsv", "rttm"),
         *("csv", "audacity", "textgrid", "docx", "html"),
-    )
+    ) == FORMATS
     assert WRITERS["json"].text is write_json
     assert [name for name in FORMATS if WRITERS[name].is_binary] == ["docx"]
     with pytest.raises(TypeError):

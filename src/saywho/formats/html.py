@@ -262,7 +262,8 @@ def _line(
         f"{format_timestamp(utterance.span.start)}</button>"
     )
     parts.append('<span class="text">')
-    parts.append(" ".join(_words(utterance)))
+    glue = " " if " " in utterance.text.strip() else ""  # no spaces in Chinese, Japanese …
+    parts.append(glue.join(_words(utterance)))
     parts.append("</span></p>")
     return "".join(parts)
 
