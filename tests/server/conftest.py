@@ -62,6 +62,7 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Server
     args = (
         *("serve", "--host", HOST, "--port", str(port), "--data-dir", str(data_dir)),
         *("--model", "tiny.en", "--models", "tiny.en"),
+        *("--voices", str(data_dir / "voices.sqlite3")),  # never the user's voice library
         *extra,
     )
     env = {

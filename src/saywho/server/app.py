@@ -43,7 +43,13 @@ from saywho.server.review import review_page
 from saywho.server.security import RateLimiter, TokenCheck, is_loopback
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
-from saywho.server.voices import NoVoiceLibrary, Voice, VoiceLibrary, VoiceLibraryUnavailableError
+from saywho.server.voices import (
+    NoVoiceLibrary,
+    Voice,
+    VoiceLibrary,
+    VoiceLibraryUnavailableError,
+    open_voice_library,
+)
 from saywho.server.worker import WorkerPool
 
 __all__ = ["create_app"]
@@ -127,6 +133,8 @@ def create_app(
     paths.root.mkdir(parents=True, exist_ok=True)
     store = JobStore(paths.database)
     pool = WorkerPool(store, paths, settings.config, settings.workers)
+    if voices is None:
+        voices = open_voice_library(settings.voices_path)
     library: VoiceLibrary = voices if voices is not None else NoVoiceLibrary()
 
     @asynccontextmanager
@@ -334,19 +342,19 @@ def create_app(
             library, paths_result=paths.result, job=done_or_409(body.job_id), body=speaker
         )
 
-    @app.patch("/v1/voices/{voice_id}", summary="Rename a voice")
-    def rename_voice(voice_id: str, body: VoiceRename) -> dict[str, Any]:
+    @app.patch("/v1/voices/{name}", summary="Rename a voice")
+    def rename_voice(name: str, body: VoiceRename) -> dict[str, Any]:
         try:
-            return _voice(library.rename(voice_id, body.name))
+            return _voice(library.rename(name, body.name))
         except LookupError:
-            raise HTTPException(404, f"no voice {voice_id!r}") from None
+            raise HTTPException(404, f"no voice {name!r}") from None
 
-    @app.delete("/v1/voices/{voice_id}", status_code=204, summary="Remove a voice")
-    def remove_voice(voice_id: str) -> Response:
+    @app.delete("/v1/voices/{name}", status_code=204, summary="Remove a voice")
+    def remove_voice(name: str) -> Response:
         try:
-            library.remove(voice_id)
+            library.remove(name)
         except LookupError:
-            raise HTTPException(404, f"no voice {voice_id!r}") from None
+            raise HTTPException(404, f"no voice {name!r}") from None
         return Response(status_code=204)
 
     @app.get(
@@ -405,10 +413,10 @@ def _enroll(
     speaker = next((s for s in transcript.speakers if s.label == body.label), None)
     if speaker is None:
         raise HTTPException(404, f"job {job.id} has no speaker {body.label!r}")
-    if speaker.centroid is None:
-        raise HTTPException(422, f"speaker {body.label} has no voice print to remember")
     name = body.name.strip() or speaker.display
-    return _voice(library.enroll(name, speaker.centroid, f"job {job.id}: {job.filename}"))
+    voice = library.enroll(transcript, body.label, name)
+    rename_speaker(paths_result(job.id), body.label, voice.name)  # the job shows the name too
+    return _voice(voice)
 
 
 async def _job_events(store: JobStore, request: Request) -> AsyncIterator[str]:
@@ -432,7 +440,7 @@ def _speaker(label: str, name: str | None) -> dict[str, Any]:
 
 
 def _voice(voice: Voice) -> dict[str, Any]:
-    return {"id": voice.id, "name": voice.name, "samples": voice.samples}
+    return {"name": voice.name, "samples": voice.samples, "seconds": voice.seconds}
 
 
 def _attachment(filename: str) -> str:

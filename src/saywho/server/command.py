@@ -55,6 +55,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=[],
         help="an origin allowed to call the API from a browser (CORS is off by default)",
     )
+    serve.add_argument(
+        "--voices", type=Path, help="the voice library file (default: the user's library)"
+    )
     serve.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     serve.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     serve.set_defaults(run=_serve)
@@ -75,6 +78,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         max_queued_jobs=args.max_queued,
         requests_per_minute=args.rate_limit,
         cors_origins=tuple(args.cors_origin),
+        voices_path=args.voices,
     )
 
 

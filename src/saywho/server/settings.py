@@ -69,6 +69,8 @@ class ServerSettings:
     max_queued_jobs: int = 200
     requests_per_minute: int = 600
     cors_origins: tuple[str, ...] = ()
+    voices_path: Path | None = None
+    """The voice library (saywho.identify) file; None: that library's default."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:

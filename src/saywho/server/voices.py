@@ -1,19 +1,30 @@
-"""The voice library as the server sees it: a small interface, and "not available".
+"""The voice library as the server sees it: a small interface, an adapter, and "not available".
 
 The library itself (enrolled voices, matching) lives in ``saywho.identify``; the server only
-calls this interface, so that it can be wired in without changing the endpoints. Without a
-library every voice endpoint answers 501 with :class:`VoiceLibraryUnavailableError`'s message.
+calls :class:`VoiceLibrary`. :func:`open_voice_library` returns the ``saywho.identify``
+adapter when that package is installed, else :class:`NoVoiceLibrary`, whose every call is a
+:class:`VoiceLibraryUnavailableError` (HTTP 501). Voices are known by their name.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from saywho.errors import SaywhoError
+from saywho.types import Transcript
 
-__all__ = ["NoVoiceLibrary", "Voice", "VoiceLibrary", "VoiceLibraryUnavailableError"]
+__all__ = [
+    "IdentifyVoices",
+    "NoVoiceLibrary",
+    "Voice",
+    "VoiceLibrary",
+    "VoiceLibraryUnavailableError",
+    "open_voice_library",
+]
 
 
 class VoiceLibraryUnavailableError(SaywhoError):
@@ -22,30 +33,30 @@ class VoiceLibraryUnavailableError(SaywhoError):
 
 @dataclass(frozen=True, slots=True)
 class Voice:
-    """An enrolled voice: its id in the library, its name, how many samples it holds."""
+    """An enrolled voice: its name, how many samples and seconds of speech it holds."""
 
-    id: str
     name: str
     samples: int
+    seconds: float
 
 
 class VoiceLibrary(Protocol):
     """What the server needs of a voice library."""
 
     def list_voices(self) -> Sequence[Voice]:
-        """Every enrolled voice."""
+        """Every enrolled voice, by name."""
         ...
 
-    def enroll(self, name: str, centroid: Sequence[float], source: str) -> Voice:
-        """Add the voice print ``centroid`` (from ``source``) under ``name``."""
+    def enroll(self, transcript: Transcript, label: str, name: str) -> Voice:
+        """Remember speaker ``label`` of ``transcript`` (its voice print) as ``name``."""
         ...
 
-    def rename(self, voice_id: str, name: str) -> Voice:
-        """Rename a voice; raises ``LookupError`` if there is none with that id."""
+    def rename(self, name: str, new_name: str) -> Voice:
+        """Rename a voice; ``LookupError`` if there is none called ``name``."""
         ...
 
-    def remove(self, voice_id: str) -> None:
-        """Remove a voice; raises ``LookupError`` if there is none with that id."""
+    def remove(self, name: str) -> None:
+        """Remove a voice; ``LookupError`` if there is none called ``name``."""
         ...
 
 
@@ -60,11 +71,60 @@ class NoVoiceLibrary:
     def list_voices(self) -> Sequence[Voice]:
         raise VoiceLibraryUnavailableError(self.message)
 
-    def enroll(self, name: str, centroid: Sequence[float], source: str) -> Voice:
+    def enroll(self, transcript: Transcript, label: str, name: str) -> Voice:
         raise VoiceLibraryUnavailableError(self.message)
 
-    def rename(self, voice_id: str, name: str) -> Voice:
+    def rename(self, name: str, new_name: str) -> Voice:
         raise VoiceLibraryUnavailableError(self.message)
 
-    def remove(self, voice_id: str) -> None:
+    def remove(self, name: str) -> None:
         raise VoiceLibraryUnavailableError(self.message)
+
+
+class IdentifyVoices:
+    """The ``saywho.identify`` voice library at ``path`` (opened for each call)."""
+
+    def __init__(self, identify: Any, path: Path) -> None:
+        self._identify = identify
+        self.path = path
+
+    def list_voices(self) -> Sequence[Voice]:
+        with self._open() as library:
+            return [_voice(v) for v in library.voices()]
+
+    def enroll(self, transcript: Transcript, label: str, name: str) -> Voice:
+        with self._open() as library:
+            self._identify.enroll_from_transcript(library, transcript, label, name)
+            return _voice(library.voice(name.strip()))
+
+    def rename(self, name: str, new_name: str) -> Voice:
+        with self._open() as library:
+            self._require(library, name)
+            library.rename(name, new_name)
+            return _voice(library.voice(new_name.strip()))
+
+    def remove(self, name: str) -> None:
+        with self._open() as library:
+            self._require(library, name)
+            library.remove(name)
+
+    def _open(self) -> Any:
+        return self._identify.VoiceLibrary(self.path)
+
+    @staticmethod
+    def _require(library: Any, name: str) -> None:
+        if name.strip() not in library.names():
+            raise LookupError(name)
+
+
+def open_voice_library(path: Path | None) -> VoiceLibrary | None:
+    """The ``saywho.identify`` library at ``path`` (None: its default), or None if not installed."""
+    try:
+        identify = importlib.import_module("saywho.identify")
+    except ImportError:
+        return None
+    return IdentifyVoices(identify, path if path is not None else identify.default_library_path())
+
+
+def _voice(voice: Any) -> Voice:
+    return Voice(str(voice.name), len(voice.samples), round(float(voice.seconds), 3))
