@@ -35,13 +35,13 @@ def browser() -> Iterator[Browser]:
 
 
 def test_upload_follow_review_rename_download(
-    server: Server, browser: Browser, speech_wav: Path, tmp_path: Path
+    server: Server, browser: Browser, long_wav: Path, tmp_path: Path
 ) -> None:
     page = browser.new_page(accept_downloads=True)
     seen_percents: list[str] = []
     try:
         page.goto(server.url + "/")
-        page.set_input_files("#files", str(speech_wav))
+        page.set_input_files("#files", str(long_wav))
         page.select_option("#model", "tiny.en")
         page.fill("#language", "en")
         page.fill("#num-speakers", "1")
@@ -69,6 +69,10 @@ def test_upload_follow_review_rename_download(
         expect(page.locator("#status")).to_contain_text("Saved")
         expect(names.first).to_have_text("Diane")
         assert page.locator("#player").evaluate("p => p.readyState >= 1 || p.networkState !== 3")
+        remember = page.locator('button.remember[data-speaker="SPEAKER_00"]')
+        if remember.count():  # a build with the voice library (saywho.identify)
+            remember.click()
+            expect(page.locator("#status")).to_contain_text("remembered")
 
         page.goto(server.url + "/")
         link = page.locator(f'tr.job[data-id="{job_id}"] a[data-format="srt"]')
@@ -78,7 +82,7 @@ def test_upload_follow_review_rename_download(
         download.value.save_as(saved)
     finally:
         page.close()
-    assert saved.name == "hi.srt"
+    assert saved.name == "long.srt"
     srt = saved.read_text(encoding="utf-8")
     assert "Diane: " in srt and "SPEAKER_00" not in srt
     stored = httpx.get(f"{server.url}/v1/jobs/{job_id}/result", params={"format": "txt"}).text
