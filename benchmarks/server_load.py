@@ -1,14 +1,15 @@
 """Load test of ``saywho serve`` on loopback: N concurrent uploads of short files.
 
-    python benchmarks/server_load.py [--uploads 20] [--workers 1] [--model tiny.en]
+    python benchmarks/server_load.py [--uploads 20] [--workers 1,2] [--model tiny.en]
                                      [--timeout 900] [--out benchmarks/results/server.md]
 
 Starts a real server (a subprocess, 127.0.0.1 on a free port, a fresh data directory),
 synthesises short speech files with eSpeak NG, uploads them all at once (one request per
 file, concurrently), follows every job to its end and reports: jobs completed, failed and
 lost, time from upload to result (p50, p95, max), total time, and the server's peak memory
-(VmHWM of the process). Bounded: it stops by itself after ``--timeout`` seconds. Traffic goes
-to 127.0.0.1 only. Not a test: it prints a table and writes a markdown report.
+(VmHWM of the process), for each worker count in ``--workers``. Bounded: each run stops by
+itself after ``--timeout`` seconds. Traffic goes to 127.0.0.1 only. Not a test: it prints a
+table and writes a markdown report.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -73,13 +73,16 @@ def make_files(folder: Path, count: int) -> list[Path]:
     return files
 
 
-def start_server(data_dir: Path, port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, workers: int, args: argparse.Namespace
+) -> subprocess.Popen[bytes]:
+    data_dir.mkdir(parents=True)
     command = [
         *(sys.executable, "-m", "saywho.cli", "serve", "--host", HOST, "--port", str(port)),
-        *("--data-dir", str(data_dir), "--workers", str(args.workers)),
+        *("--data-dir", str(data_dir), "--workers", str(workers)),
         *("--model", args.model, "--models", args.model, "--rate-limit", "0"),
     ]
-    log = (data_dir.parent / "server.log").open("wb")
+    log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -167,29 +170,38 @@ def git_commit() -> str:
         return "unknown"
 
 
-def report(
-    args: argparse.Namespace,
-    outcomes: list[Outcome],
-    wall_s: float,
-    peak_mb: float | None,
-    audio_s: float,
-) -> str:
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One load run: the worker count, every upload's outcome, the time and peak memory."""
+
+    workers: int
+    outcomes: list[Outcome]
+    wall_s: float
+    peak_mb: float | None
+
+
+def measures(run: Run, audio_s: float) -> list[tuple[str, str]]:
+    outcomes = run.outcomes
     done = [o.seconds for o in outcomes if o.status == "done"]
-    failed = [o for o in outcomes if o.status == "failed"]
-    lost = [o for o in outcomes if o.status in ("lost", "timed out") or o.job_id is None]
-    rows: list[tuple[str, Any]] = [
-        ("uploads (concurrent)", len(outcomes)),
-        ("jobs completed", len(done)),
-        ("jobs failed", len(failed)),
-        ("jobs lost / refused / timed out", len(lost)),
+    failed = sum(o.status == "failed" for o in outcomes)
+    lost = sum(o.status in ("lost", "timed out") or o.job_id is None for o in outcomes)
+    return [
+        ("uploads (concurrent)", str(len(outcomes))),
+        ("jobs completed", str(len(done))),
+        ("jobs failed", str(failed)),
+        ("jobs lost / refused / timed out", str(lost)),
         ("audio per file (mean)", f"{audio_s / max(1, len(outcomes)):.1f} s"),
         ("time to result p50", f"{percentile(done, 0.5):.1f} s"),
         ("time to result p95", f"{percentile(done, 0.95):.1f} s"),
         ("time to result max", f"{max(done, default=float('nan')):.1f} s"),
-        ("all done after", f"{wall_s:.1f} s"),
-        ("throughput", f"{len(done) / wall_s * 60:.1f} jobs/min" if wall_s else "n/a"),
-        ("server peak memory (VmHWM)", f"{peak_mb:.0f} MB" if peak_mb else "n/a"),
+        ("all done after", f"{run.wall_s:.1f} s"),
+        ("throughput", f"{len(done) / run.wall_s * 60:.1f} jobs/min" if run.wall_s else "n/a"),
+        ("server peak memory (VmHWM)", f"{run.peak_mb:.0f} MB" if run.peak_mb else "n/a"),
     ]
+
+
+def report(args: argparse.Namespace, runs: list[Run], audio_s: float) -> str:
+    tables = [measures(run, audio_s) for run in runs]
     lines = [
         "# Server load: concurrent uploads on loopback",
         "",
@@ -200,17 +212,22 @@ def report(
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `python {shlex.join(sys.argv)}`",
         f"- git commit: {git_commit()}",
-        f"- server: `saywho serve --workers {args.workers} --model {args.model}` on 127.0.0.1, "
-        "worker threads in one process; each upload is one request with one eSpeak NG file; "
-        "time to result = from the start of the upload to the job being done",
+        f"- server: `saywho serve --workers N --model {args.model}` on 127.0.0.1, a fresh data "
+        "directory per run, worker threads in one process; each upload is one request with one "
+        "eSpeak NG file; time to result = from the start of the upload to the job being done",
         "",
-        "| measure | value |",
-        "| --- | --- |",
-        *(f"| {name} | {value} |" for name, value in rows),
+        "| measure | " + " | ".join(f"{run.workers} worker(s)" for run in runs) + " |",
+        "| --- |" + " --- |" * len(runs),
+        *(
+            f"| {rows[0][0]} | " + " | ".join(rows[i][1] for rows in tables) + " |"
+            for i, rows in enumerate(zip(*tables, strict=True))
+        ),
         "",
     ]
-    if failed:
-        lines += ["Failed jobs:", *(f"- {o.name}" for o in failed), ""]
+    for run in runs:
+        failed = [o.name for o in run.outcomes if o.status != "done"]
+        if failed:
+            lines += [f"Not done with {run.workers} worker(s): {', '.join(failed)}", ""]
     return "\n".join(lines)
 
 
@@ -225,32 +242,38 @@ def audio_seconds(files: list[Path]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--uploads", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--model", default="tiny.en")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds, at most")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run, at most")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
+    runs = []
     with tempfile.TemporaryDirectory(prefix="saywho-load-") as folder:
         root = Path(folder)
         (root / "media").mkdir()
         files = make_files(root / "media", args.uploads)
-        port = free_port()
-        server = start_server(root / "data", port, args)
-        try:
-            outcomes, wall_s = asyncio.run(run_load(port, files, args.timeout))
-            peak_mb = peak_memory_mb(server.pid)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        text = report(args, outcomes, wall_s, peak_mb, audio_seconds(files))
+        for workers in (int(w) for w in args.workers.split(",")):
+            runs.append(one_run(root / f"data-{workers}", files, workers, args))
+        text = report(args, runs, audio_seconds(files))
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    lost = sum(o.status != "done" for o in outcomes)
-    return 1 if lost else 0
+    return 1 if any(o.status != "done" for run in runs for o in run.outcomes) else 0
+
+
+def one_run(data_dir: Path, files: list[Path], workers: int, args: argparse.Namespace) -> Run:
+    port = free_port()
+    server = start_server(data_dir, port, workers, args)
+    try:
+        outcomes, wall_s = asyncio.run(run_load(port, files, args.timeout))
+        peak_mb = peak_memory_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return Run(workers, outcomes, wall_s, peak_mb)
 
 
 if __name__ == "__main__":
