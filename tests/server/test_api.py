@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import Server, finished, start_server, wait_for
 
-from conftest import Server, finished, start_server, wait_for
 from media import silence, speech_samples, write_media
 from saywho.formats import FORMATS, read_json
 

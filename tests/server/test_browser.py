@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
-
-from conftest import Server
+from serving import Server
 
 pytestmark = [
     pytest.mark.enable_socket,

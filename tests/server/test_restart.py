@@ -6,8 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from conftest import finished, start_server, wait_for
+from serving import finished, start_server, wait_for
 
 pytestmark = [
     pytest.mark.enable_socket,

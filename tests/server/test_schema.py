@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
-from conftest import Server, start_server
+from serving import Server, start_server
 
 pytestmark = [
     pytest.mark.enable_socket,
