@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``serve`` to the ``saywho`` command's subcommands."""
     serve = commands.add_parser("serve", help="run the web page and REST API (a job queue)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="(default: 8000)")
     serve.add_argument(
         "--data-dir", type=Path, help=f"jobs, uploads and results (default: {default_data_dir()})"
     )
@@ -44,10 +44,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "always, or never (only on a trusted network)",
     )
     serve.add_argument("--new-token", action="store_true", help="replace the API token")
-    serve.add_argument("--max-upload-mb", type=float, default=2000.0)
-    serve.add_argument("--max-queued", type=int, default=200, help="jobs waiting at most")
     serve.add_argument(
-        "--rate-limit", type=int, default=600, help="requests per minute per client (0: off)"
+        "--max-upload-mb", type=float, default=2000.0, help="largest upload in MB (default: 2000)"
+    )
+    serve.add_argument(
+        "--max-queued", type=int, default=200, help="jobs waiting at most (default: 200)"
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=int,
+        default=600,
+        help="requests per minute per client (default: 600; 0: off)",
     )
     serve.add_argument(
         "--cors-origin",
