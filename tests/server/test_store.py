@@ -13,7 +13,12 @@ import pytest
 from saywho.errors import ConfigError
 from saywho.server.jobs import MAX_ATTEMPTS, JobStore, NewJob, new_job_id
 from saywho.server.options import JobOptions
-from saywho.server.security import RateLimiter, is_loopback, load_or_create_token
+from saywho.server.security import (
+    RateLimiter,
+    is_loopback,
+    load_or_create_token,
+    token_required,
+)
 from saywho.server.uploads import UploadError, receive_upload
 from saywho.server.worker import overall_percent
 
@@ -113,6 +118,13 @@ def test_token_is_kept_as_a_private_digest(tmp_path: Path) -> None:
     assert shown is None and again.accepts(token)
     renewed, new = load_or_create_token(tmp_path, renew=True)
     assert new is not None and renewed.accepts(new) and not renewed.accepts(token)
+
+
+def test_who_needs_the_token() -> None:
+    assert not token_required("remote", "127.0.0.1") and not token_required("remote", "::1")
+    assert token_required("remote", "192.168.1.20") and token_required("remote", None)
+    assert token_required("always", "127.0.0.1")
+    assert not token_required("none", "203.0.113.9")
 
 
 def test_loopback_and_rate_limit() -> None:

@@ -40,7 +40,7 @@ from saywho.server.results import (
     render_result,
 )
 from saywho.server.review import review_page
-from saywho.server.security import RateLimiter, TokenCheck, is_loopback
+from saywho.server.security import RateLimiter, TokenCheck, token_required
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
 from saywho.server.voices import (
@@ -212,7 +212,7 @@ def create_app(
             "formats": list(formats()),
             "models": list(settings.models),
             "default_model": settings.config.recognize.model,
-            "token_required": _token_required(settings, client),
+            "token_required": token_required(settings.auth, client),
             "max_upload_bytes": settings.max_upload_bytes,
             "voice_library": voices is not None,
         }
@@ -454,12 +454,6 @@ def _static(name: str) -> str:
     return (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
 
 
-def _token_required(settings: ServerSettings, client: str | None) -> bool:
-    if settings.auth == "none":
-        return False
-    return settings.auth == "always" or not is_loopback(client)
-
-
 def _add_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[SaywhoError], int]] = [
         (UploadError, 400),
@@ -506,7 +500,8 @@ class _Guard:
             return
         path: str = scope["path"]
         public = path in _PUBLIC or path.startswith("/static/")
-        if not public and _token_required(self.settings, client) and not self._authorized(scope):
+        required = token_required(self.settings.auth, client)
+        if not public and required and not self._authorized(scope):
             await _refuse(
                 send,
                 401,

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RateLimiter", "TokenCheck", "is_loopback", "load_or_create_token"]
+__all__ = ["RateLimiter", "TokenCheck", "is_loopback", "load_or_create_token", "token_required"]
 
 TOKEN_FILE = "token.sha256"
 
@@ -32,6 +32,16 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def token_required(auth: str, client: str | None) -> bool:
+    """Whether a request from ``client`` must carry the token, under the ``auth`` mode.
+
+    ``remote``: from clients not on loopback; ``always``; ``none``: never.
+    """
+    if auth == "none":
+        return False
+    return auth == "always" or not is_loopback(client)
 
 
 @dataclass(frozen=True, slots=True)
