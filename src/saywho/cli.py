@@ -35,6 +35,7 @@ from saywho.formats import FORMATS, parse_formats
 from saywho.identify import command as voices_command
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline
+from saywho.server import command as serve_command
 from saywho.types import Transcript
 
 __all__ = ["main"]
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate_command.register(commands)
     voices_command.register_voices(commands)
     voices_command.register_extract(commands)
+    serve_command.register(commands)
     return parser
 
 

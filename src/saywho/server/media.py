@@ -1,0 +1,69 @@
+"""Is an upload media we can decode? Probe it with PyAV, never trust its name.
+
+An adapter: it opens the file, demuxes until one audio frame decodes, and names a MIME type
+for the browser's player from the container format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.error
+
+from saywho.errors import AudioDecodeError
+
+__all__ = ["Probe", "probe"]
+
+_MAX_PACKETS = 200
+_AUDIO_TYPES = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+    "aac": "audio/aac",
+    "matroska,webm": "audio/webm",
+    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
+}
+_VIDEO_TYPES = {"matroska,webm": "video/webm", "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4"}
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What the probe found: a MIME type for the player, and the declared duration."""
+
+    media_type: str
+    duration_s: float | None
+
+
+def probe(path: Path) -> Probe:
+    """Check that ``path`` holds an audio stream that decodes.
+
+    Raises :class:`AudioDecodeError` (with a reason a user can act on) when it does not.
+    """
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioDecodeError("has no audio stream")
+            stream = container.streams.audio[0]
+            if not _decodes(container, stream):
+                raise AudioDecodeError("its audio stream holds no decodable sound")
+            has_video = bool(container.streams.video)
+            name = container.format.name
+            duration_s = container.duration / 1_000_000 if container.duration else None
+    except AudioDecodeError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise AudioDecodeError(f"is not audio or video we can decode ({error})") from None
+    types = _VIDEO_TYPES if has_video else _AUDIO_TYPES
+    return Probe(types.get(name, "application/octet-stream"), duration_s)
+
+
+def _decodes(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> bool:
+    for count, packet in enumerate(container.demux(stream)):
+        if count >= _MAX_PACKETS:
+            return False
+        if any(True for _ in packet.decode()):
+            return True
+    return False

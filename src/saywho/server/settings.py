@@ -1,0 +1,88 @@
+"""The server's settings, and where it keeps its files in the data directory.
+
+DATA_DIR/jobs.sqlite3          the job store
+DATA_DIR/token.sha256          the API token's digest (mode 0600)
+DATA_DIR/uploads/<random>.part uploads in flight
+DATA_DIR/jobs/<id>/media       the uploaded file, under a name we chose
+DATA_DIR/jobs/<id>/result.json the transcript, once done (speaker names edited in place)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from saywho.config import PipelineConfig
+from saywho.errors import ConfigError
+
+__all__ = ["AuthMode", "DataDir", "ServerSettings", "default_data_dir"]
+
+AuthMode = Literal["remote", "always", "none"]
+"""When the API token is required: for clients not on loopback (default), always, never."""
+
+
+def default_data_dir() -> Path:
+    """``$SAYWHO_DATA_DIR``, else the user data directory."""
+    override = os.environ.get("SAYWHO_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir("saywho")) / "server"
+
+
+@dataclass(frozen=True, slots=True)
+class DataDir:
+    """Paths inside the data directory."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "jobs.sqlite3"
+
+    @property
+    def uploads(self) -> Path:
+        return self.root / "uploads"
+
+    def job(self, job_id: str) -> Path:
+        return self.root / "jobs" / job_id
+
+    def media(self, job_id: str) -> Path:
+        return self.job(job_id) / "media"
+
+    def result(self, job_id: str) -> Path:
+        return self.job(job_id) / "result.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything ``saywho serve`` can be told; defaults are the safe choice."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    workers: int = 1
+    config: PipelineConfig = field(default_factory=PipelineConfig)
+    models: tuple[str, ...] = ("base", "tiny.en")
+    auth: AuthMode = "remote"
+    max_upload_bytes: int = 2_000_000_000
+    max_files: int = 50
+    max_queued_jobs: int = 200
+    requests_per_minute: int = 600
+    cors_origins: tuple[str, ...] = ()
+    voices_path: Path | None = None
+    """The voice library (saywho.identify) file; None: that library's default."""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if self.auth not in ("remote", "always", "none"):
+            raise ConfigError(f"auth must be remote, always or none, got {self.auth!r}")
+        for name in ("max_upload_bytes", "max_files", "max_queued_jobs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+        if self.config.recognize.model not in self.models:
+            raise ConfigError("the default model must be one of the offered models")
+
+    @property
+    def paths(self) -> DataDir:
+        return DataDir(self.data_dir)

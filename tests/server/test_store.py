@@ -1,0 +1,213 @@
+"""The job store (real SQLite files), options, the upload parser and the security pieces."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from saywho.errors import ConfigError
+from saywho.server.jobs import MAX_ATTEMPTS, JobStore, NewJob, new_job_id
+from saywho.server.options import JobOptions
+from saywho.server.security import (
+    RateLimiter,
+    is_loopback,
+    load_or_create_token,
+    token_required,
+)
+from saywho.server.uploads import UploadError, receive_upload
+from saywho.server.worker import overall_percent
+
+
+def _add(store: JobStore, count: int = 1) -> list[str]:
+    jobs = [NewJob(new_job_id(), JobOptions(), f"f{i}.wav", "audio/wav", 10) for i in range(count)]
+    return [job.id for job in store.add(jobs)]
+
+
+def test_jobs_are_claimed_oldest_first_and_once(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    ids = _add(store, 20)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while (job := store.claim()) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(ids)  # every job exactly once
+    assert store.count("running") == 20 and store.count("queued") == 0
+
+
+def test_a_crashed_job_is_retried_once_then_failed(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    (job_id,) = _add(JobStore(path))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        store = JobStore(path)  # a new process opens the same file
+        job = store.claim()
+        assert job is not None and job.attempts == attempt
+        retried, failed = JobStore(path).recover()
+        expected = ([job_id], []) if attempt < MAX_ATTEMPTS else ([], [job_id])
+        assert (retried, failed) == expected
+    final = JobStore(path).get(job_id)
+    assert final is not None and final.status == "failed"
+    assert final.error is not None and "server stopped while this job ran" in final.error
+
+
+def test_a_stale_worker_cannot_report_on_a_rerun(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    (job_id,) = _add(store)
+    stale = store.claim()
+    assert stale is not None
+    store.requeue(job_id, JobOptions(num_speakers=2))
+    fresh = store.claim()
+    assert fresh is not None and fresh.options.num_speakers == 2
+    assert not store.progress(stale, "recognize", 50.0)
+    assert not store.finish(stale, 1.0)
+    assert store.finish(fresh, 1.0)
+    done = store.get(job_id)
+    assert done is not None and (done.status, done.percent) == ("done", 100.0)
+    assert store.delete(job_id) and store.get(job_id) is None
+
+
+def test_options_are_checked() -> None:
+    models = ("tiny.en",)
+    assert JobOptions.parse({"num_speakers": "2", "language": " en "}, models) == JobOptions(
+        language="en", num_speakers=2
+    )
+    assert JobOptions.parse({"diarize": "false", "model": ""}, models) == JobOptions(diarize=False)
+    for bad, message in [
+        ({"model": "large-v3"}, "not offered"),
+        ({"num_speakers": "0"}, "from 1 to 32"),
+        ({"num_speakers": True}, "whole number"),
+        ({"diarize": "maybe"}, "true or false"),
+        ({"threads": "64"}, "unknown option 'threads'"),
+        ({"min_speakers": 4, "max_speakers": 2}, "more than max-speakers"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            JobOptions.parse(bad, models)
+    options = JobOptions(model="tiny.en", num_speakers=3)
+    assert JobOptions.from_json(options.to_json()) == options
+
+
+def test_progress_bands_rise_through_the_stages() -> None:
+    stages = [("decode", 1), ("detect", 0), ("recognize", 5), ("segment", 5), ("embed", 10)]
+    values = [overall_percent(stage, done, 10, diarize=True) for stage, done in stages]
+    assert values == sorted(values) and values[0] < 5 and values[-1] == 98.0
+    assert overall_percent("done", 10, 10, diarize=True) == 100.0
+    assert overall_percent("recognize", 10, 10, diarize=False) == 98.0
+    assert overall_percent("recognize", 1, 0, diarize=True) == 10.0
+
+
+def test_token_is_kept_as_a_private_digest(tmp_path: Path) -> None:
+    check, token = load_or_create_token(tmp_path)
+    assert token is not None and check.accepts(token) and not check.accepts(token + "x")
+    stored = tmp_path / "token.sha256"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert token not in stored.read_text()
+    again, shown = load_or_create_token(tmp_path)
+    assert shown is None and again.accepts(token)
+    renewed, new = load_or_create_token(tmp_path, renew=True)
+    assert new is not None and renewed.accepts(new) and not renewed.accepts(token)
+
+
+def test_who_needs_the_token() -> None:
+    assert not token_required("remote", "127.0.0.1") and not token_required("remote", "::1")
+    assert token_required("remote", "192.168.1.20") and token_required("remote", None)
+    assert token_required("always", "127.0.0.1")
+    assert not token_required("none", "203.0.113.9")
+
+
+def test_loopback_and_rate_limit() -> None:
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "localhost"))
+    assert not any(is_loopback(h) for h in ("10.0.0.1", "192.168.1.2", "example.org", None))
+    limiter = RateLimiter(per_minute=60)
+    assert all(limiter.allow("a", now=0.0) == 0 for _ in range(60))
+    assert limiter.allow("a", now=0.0) > 0  # the bucket is empty
+    assert limiter.allow("b", now=0.0) == 0  # per client
+    assert limiter.allow("a", now=1.5) == 0  # refilled at one a second
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> bytes:
+    body = b""
+    for name, filename, payload in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        body += payload + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+async def _chunks(body: bytes, size: int = 7) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def _receive(body: bytes, folder: Path, **limits: int) -> object:
+    settings = {"max_bytes": 10_000, "max_files": 3, **limits}
+    return asyncio.run(
+        receive_upload(_chunks(body), "multipart/form-data; boundary=XyZ", folder, **settings)
+    )
+
+
+def test_uploads_stream_to_generated_files(tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 10
+    body = _multipart([("files", "../a/b\\evil\x07.wav", payload), ("language", None, b"en")])
+    upload = _receive(body, tmp_path)
+    (part,) = upload.files  # type: ignore[attr-defined]
+    assert part.path.parent == tmp_path and part.path.read_bytes() == payload
+    assert part.filename == "evil.wav" and part.size_bytes == len(payload)
+    assert upload.fields == {"language": "en"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("parts", "limits", "status", "message"),
+    [
+        ([("files", "a.wav", b"x" * 20_000)], {}, 413, "larger than"),
+        ([("files", f"{i}.wav", b"x") for i in range(4)], {}, 413, "at most 3 files"),
+        ([("language", None, b"en")], {}, 422, "no file"),
+        ([("other", "a.wav", b"x")], {}, 400, "form field 'files'"),
+        ([("files", "a.wav", b"x"), ("model", None, b"m" * 2000)], {}, 400, "too long"),
+        (
+            [("files", "a.wav", b"x"), ("model", None, b"a"), ("model", None, b"b")],
+            {},
+            400,
+            "twice",
+        ),
+    ],
+)
+def test_bad_uploads_leave_nothing_behind(
+    tmp_path: Path,
+    parts: list[tuple[str, str | None, bytes]],
+    limits: dict[str, int],
+    status: int,
+    message: str,
+) -> None:
+    with pytest.raises(UploadError, match=message) as caught:
+        _receive(_multipart(parts), tmp_path, **limits)
+    assert caught.value.status == status
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_body_that_is_not_multipart_is_refused(tmp_path: Path) -> None:
+    for content_type in (None, "application/json", "multipart/form-data"):
+        with pytest.raises(UploadError) as caught:
+            asyncio.run(
+                receive_upload(_chunks(b"{}"), content_type, tmp_path, max_bytes=10, max_files=1)
+            )
+        assert caught.value.status == 415
+    with pytest.raises(UploadError, match="ended in the middle"):
+        _receive(
+            b"--XyZ\r\nContent-Disposition: form-data; name=files; filename=a\r\n\r\nabc", tmp_path
+        )
+    assert list(tmp_path.iterdir()) == []
