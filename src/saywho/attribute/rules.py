@@ -121,12 +121,12 @@ def untimed(words: tuple[Word, ...], evidence: Evidence) -> tuple[Word, ...]:
     """Untimed words take a speaker from the timed words around them."""
     del evidence
     previous = _previous_timed(words)
-    following = _previous_timed(words[::-1])[::-1]
+    following = [None if at is None else len(words) - 1 - at for at in _previous_timed(words[::-1])]
+    following.reverse()
     result = []
     for at, word in enumerate(words):
         if word.span is None:
-            before = words[previous[at]] if previous[at] is not None else None
-            after = words[len(words) - 1 - following[at]] if following[at] is not None else None
+            before, after = _at(words, previous[at]), _at(words, following[at])
             source = _untimed_source(before, after)
             if source is not None:
                 confidence = source.speaker_confidence
@@ -217,6 +217,10 @@ def _previous_timed(words: Sequence[Word]) -> list[int | None]:
         if word.span is not None:
             last = at
     return found
+
+
+def _at(words: Sequence[Word], index: int | None) -> Word | None:
+    return None if index is None else words[index]
 
 
 def _untimed_source(before: Word | None, after: Word | None) -> Word | None:
