@@ -39,18 +39,24 @@ class WhisperRecognizer:
         _check_language(config, self.supported_languages)
 
     def recognize(
-        self, samples: npt.NDArray[np.float32], on_progress: Callable[[float], None] | None = None
+        self,
+        samples: npt.NDArray[np.float32],
+        on_progress: Callable[[float], None] | None = None,
+        *,
+        language: str | None = None,
     ) -> Recognition:
         """Recognize 16 kHz mono ``samples`` (shape (n,)); times are seconds from sample 0.
 
-        ``on_progress`` is called with the seconds recognized so far.
+        ``on_progress`` is called with the seconds recognized so far. ``language`` overrides
+        the configured one (to keep the language found on one part of a file for the rest).
         """
-        if samples.shape[0] == 0:
-            return Recognition(self.config.language, None, ())
         config = self.config
+        language = language if language is not None else config.language
+        if samples.shape[0] == 0:
+            return Recognition(language, None, ())
         segments, info = self._model.transcribe(
             samples,
-            language=config.language,
+            language=language,
             task=config.task,
             beam_size=config.beam_size,
             initial_prompt=config.initial_prompt,
@@ -63,7 +69,7 @@ class WhisperRecognizer:
             utterances.append(_utterance(segment))
             if on_progress is not None:
                 on_progress(float(segment.end))
-        probability = None if config.language else float(info.language_probability)
+        probability = None if language else float(info.language_probability)
         return Recognition(info.language, probability, tuple(u for u in utterances if u.words))
 
 
