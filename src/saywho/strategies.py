@@ -84,10 +84,13 @@ def group_turns(
         merged.append(turn)
     padded = []
     for index, turn in enumerate(merged):
-        before = merged[index - 1].span.end if index > 0 else 0.0
-        after = merged[index + 1].span.start if index + 1 < len(merged) else duration_s
-        start = max(0.0, turn.span.start - min(pad_s, max(0.0, turn.span.start - before) / 2))
-        end = min(duration_s, turn.span.end + min(pad_s, max(0.0, after - turn.span.end) / 2))
+        # Half the silence to a neighbour each; all of it up to the recording's ends.
+        room_before = turn.span.start - merged[index - 1].span.end if index > 0 else 2 * pad_s
+        room_after = (
+            merged[index + 1].span.start - turn.span.end if index + 1 < len(merged) else 2 * pad_s
+        )
+        start = max(0.0, turn.span.start - min(pad_s, max(0.0, room_before) / 2))
+        end = min(duration_s, turn.span.end + min(pad_s, max(0.0, room_after) / 2))
         padded.append(Turn(Span(start, max(start, end)), turn.label))
     return tuple(padded)
 
