@@ -14,6 +14,8 @@ so words are never lost: they keep ``speaker`` ``None``.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from saywho import strategies
 from saywho.asr.whisper import Recognition, WhisperRecognizer
 from saywho.attribute import attribute, confirm
 from saywho.audio import decode
-from saywho.config import PipelineConfig
+from saywho.config import AttributeConfig, PipelineConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.errors import ConfigError
 from saywho.types import (
@@ -68,6 +70,12 @@ class Pipeline:
         )
         if self._recognizer is None and self._diarizer is None:
             raise ConfigError("nothing to do: both recognition and diarization are switched off")
+
+    def with_attribute(self, settings: AttributeConfig) -> Pipeline:
+        """This pipeline's loaded models with other attribution settings (strategy, rules)."""
+        twin = copy.copy(self)
+        twin.config = dataclasses.replace(self.config, attribute=settings)
+        return twin
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:
