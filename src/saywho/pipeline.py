@@ -49,7 +49,9 @@ ProgressHook = Callable[[str, float, float], None]
 """Called as ``hook(stage, done_s, total_s)``: seconds of audio done out of the total."""
 ArtifactHook = Callable[[str, Any], None]
 """Called as ``hook(name, value)`` after a stage: ``("recognition", Recognition)`` (on the
-recording's clock), ``("diarization", Diarization)``, ``("groups", tuple[Turn, ...])``."""
+recording's clock), ``("diarization", Diarization)``, ``("groups", tuple[Turn, ...])`` (the
+groups of turns recognized by ``per-turn`` and ``spacer``) and ``("retried", tuple[Turn, ...])``
+(the groups ``spacer`` recognized again on their own)."""
 
 TURN_PAD_S = 0.2
 """Each group of turns is recognized with up to this much of the silence around it."""
@@ -85,11 +87,19 @@ class Pipeline:
         diarize = self._diarizer.models if self._diarizer is not None else ()
         return (*vad, *asr, *diarize)
 
-    def transcribe(self, path: Path | str, *, progress: ProgressHook | None = None) -> Transcript:
-        """Decode ``path`` and transcribe it."""
+    def transcribe(
+        self,
+        path: Path | str,
+        *,
+        progress: ProgressHook | None = None,
+        artifacts: ArtifactHook | None = None,
+    ) -> Transcript:
+        """Decode ``path`` and transcribe it (``artifacts``: see :meth:`transcribe_audio`)."""
         hook = progress if progress is not None else _no_progress
         audio = decode(path, on_progress=lambda done_s, total_s: hook("decode", done_s, total_s))
-        return self.transcribe_audio(audio, source=str(path), progress=progress)
+        return self.transcribe_audio(
+            audio, source=str(path), progress=progress, artifacts=artifacts
+        )
 
     def transcribe_audio(
         self,
@@ -168,7 +178,7 @@ class Pipeline:
         )
         keep("groups", groups)
         if settings.strategy == "spacer":
-            return self._recognize_joined(audio, groups, hook)
+            return self._recognize_joined(audio, groups, hook, keep)
         return self._recognize_each(audio, groups, hook, language=None)
 
     def _recognize_each(
@@ -195,7 +205,7 @@ class Pipeline:
         return Recognition(language, probability, utterances)
 
     def _recognize_joined(
-        self, audio: Audio, groups: tuple[Turn, ...], hook: ProgressHook
+        self, audio: Audio, groups: tuple[Turn, ...], hook: ProgressHook, keep: ArtifactHook
     ) -> Recognition:
         """All groups at once, spacers between them; groups Whisper blurred, one by one."""
         recognizer = self._require_recognizer()
@@ -205,6 +215,7 @@ class Pipeline:
         hook("recognize", 0.0, total_s)
         heard = recognizer.recognize(_joined(audio, groups, spacer_s))
         mapped = strategies.map_back(heard.utterances, layout, spacer_s)
+        keep("retried", tuple(groups[i] for i in mapped.failed))
         retried = self._recognize_each(
             audio, tuple(groups[i] for i in mapped.failed), hook, language=heard.language
         )
