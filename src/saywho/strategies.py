@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 PLACE_TOLERANCE_S = 0.1
-"""A word may poke this far past its group's audio into a spacer and still be placed."""
+"""A word whose middle is this close to its group's audio, and which touches no other group,
+is placed in that group (Whisper often stretches a word's end into the silence after it)."""
 MIN_HEARD_S = 1.0
 """A group at least this long that got no words at all is suspected lost to a neighbour."""
 
@@ -116,11 +117,11 @@ def map_back(
 ) -> Mapped:
     """Words recognized on the joined audio, back on the recording's clock with speakers.
 
-    A word is placed in the group whose joined span holds it (give or take
-    :data:`PLACE_TOLERANCE_S`); an untimed word goes with the word before it. A word on a
-    spacer, or across one, fails the groups on both sides of it; a group of at least
-    :data:`MIN_HEARD_S` with no word fails with its neighbours. Words of failed groups are
-    dropped. Utterances are split where the group changes.
+    A word is placed in the group whose joined span holds its middle (give or take
+    :data:`PLACE_TOLERANCE_S`) unless it reaches into another group; an untimed word goes with
+    the word before it. A word on a spacer, or across one, fails the groups on both sides; a
+    group of at least :data:`MIN_HEARD_S` with no word fails with its neighbours. Words of
+    failed groups are dropped. Utterances are split where the group changes.
     """
     starts = [p.offset_s for p in layout]
     homes: list[list[int | None]] = []
@@ -157,8 +158,8 @@ def _homes(
         joined = layout[index].joined if layout else None
         if (
             joined is not None
-            and word.span.start >= joined.start - PLACE_TOLERANCE_S
-            and word.span.end <= joined.end + PLACE_TOLERANCE_S
+            and joined.start - PLACE_TOLERANCE_S <= middle <= joined.end + PLACE_TOLERANCE_S
+            and not _reaches_another(word.span, layout, index)
         ):
             found.append(index)
             previous = index
@@ -171,6 +172,12 @@ def _homes(
             if p.joined.start < reach.end and p.joined.end > reach.start
         )
     return found
+
+
+def _reaches_another(span: Span, layout: Sequence[Placement], index: int) -> bool:
+    """Whether ``span`` (joined clock) overlaps a group next to group ``index``."""
+    neighbours = [layout[i] for i in (index - 1, index + 1) if 0 <= i < len(layout)]
+    return any(p.joined.start < span.end and span.start < p.joined.end for p in neighbours)
 
 
 def _pieces(

@@ -101,3 +101,13 @@ def test_a_long_group_without_words_fails_with_its_neighbours() -> None:
 def test_nothing_heard_maps_to_nothing() -> None:
     assert map_back([], (), 1.0).utterances == ()
     assert map_back([], LAYOUT[:1], 1.0).failed == (0,)
+
+
+def test_a_word_stretched_into_the_spacer_stays_with_its_group() -> None:
+    # Whisper often lets a group's last word run on into the silence after it.
+    heard = said(word("one", 0.1, 0.5), word("two.", 1.6, 2.6), word("yes", 3.1, 3.5))
+    mapped = map_back([heard], LAYOUT[:2], 1.0)
+    assert mapped.failed == ()
+    assert texts(mapped.utterances) == [("A", "one two."), ("B", "yes")]
+    span = mapped.utterances[0].words[1].span
+    assert span is not None and span.end == 12.0  # clipped to the group
