@@ -115,29 +115,10 @@ class Pipeline:
         """
         hook = progress if progress is not None else _no_progress
         keep = artifacts if artifacts is not None else _no_artifact
-        by_turn = self.config.attribute.strategy != "attribute" and self._recognizer is not None
-        diarization = Diarization((), (), {})
-        if self._diarizer is not None and by_turn:
-            diarization = self._diarizer.diarize(audio, hook)
-            keep("diarization", diarization)
-        if by_turn and diarization.exclusive_turns:
-            recognition = self._recognize_turns(audio, diarization, hook, keep)
-            keep("recognition", recognition)
-            utterances = confirm(recognition.utterances, diarization.turns)
+        if self.config.attribute.strategy == "attribute" or self._recognizer is None:
+            recognition, diarization, utterances = self._attributed(audio, hook, keep, None)
         else:
-            recognition = self._recognize(audio, hook)
-            keep("recognition", recognition)
-            if self._diarizer is not None and not by_turn:
-                diarization = self._diarizer.diarize(audio, hook)
-                keep("diarization", diarization)
-            utterances = recognition.utterances
-            if self._diarizer is not None:
-                utterances = attribute(
-                    utterances,
-                    diarization.exclusive_turns,
-                    diarization.turns,
-                    rules=self.config.attribute.rules,
-                )
+            recognition, diarization, utterances = self._by_turns(audio, hook, keep)
         hook("done", audio.duration_s, audio.duration_s)
         return Transcript(
             source=source,
@@ -150,6 +131,43 @@ class Pipeline:
             speakers=_speakers(diarization),
             turns=diarization.turns,
         )
+
+    def _attributed(
+        self,
+        audio: Audio,
+        hook: ProgressHook,
+        keep: ArtifactHook,
+        diarization: Diarization | None,
+    ) -> tuple[Recognition, Diarization, tuple[Utterance, ...]]:
+        """Recognize the whole file, diarize (unless given), attribute words to speakers."""
+        recognition = self._recognize(audio, hook)
+        keep("recognition", recognition)
+        if self._diarizer is None:
+            return recognition, Diarization((), (), {}), recognition.utterances
+        if diarization is None:
+            diarization = self._diarizer.diarize(audio, hook)
+            keep("diarization", diarization)
+        utterances = attribute(
+            recognition.utterances,
+            diarization.exclusive_turns,
+            diarization.turns,
+            rules=self.config.attribute.rules,
+        )
+        return recognition, diarization, utterances
+
+    def _by_turns(
+        self, audio: Audio, hook: ProgressHook, keep: ArtifactHook
+    ) -> tuple[Recognition, Diarization, tuple[Utterance, ...]]:
+        """Diarize, then recognize the turns; with no turns, the whole file (no speakers)."""
+        if self._diarizer is None:
+            return self._attributed(audio, hook, keep, None)
+        diarization = self._diarizer.diarize(audio, hook)
+        keep("diarization", diarization)
+        if not diarization.exclusive_turns:
+            return self._attributed(audio, hook, keep, diarization)
+        recognition = self._recognize_turns(audio, diarization, hook, keep)
+        keep("recognition", recognition)
+        return recognition, diarization, confirm(recognition.utterances, diarization.turns)
 
     def _recognize(self, audio: Audio, hook: ProgressHook) -> Recognition:
         if self._recognizer is None:
