@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from saywho import __version__, models
-from saywho.config import PipelineConfig, config_from_options, merge_config
+from saywho.config import STRATEGIES, PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError, ModelError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.formats import FORMATS, parse_formats
@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         "--embed-media",
         action="store_true",
         help="put the media inside the html review page (default: link it by relative path)",
+    )
+    run.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="attribute (default): recognize the whole file, then give words speakers; "
+        "per-turn: recognize each speaker turn; spacer: join turns with silence, recognize once",
     )
     run.set_defaults(run=_transcribe)
 
@@ -197,6 +203,7 @@ def _build_config(args: argparse.Namespace) -> PipelineConfig:
     keys = (
         *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
         *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
+        "strategy",
     )
     return config_from_options(config, {key: getattr(args, key, None) for key in keys})
 

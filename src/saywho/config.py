@@ -24,6 +24,8 @@ from typing import Any, Literal
 from saywho.errors import ConfigError
 
 __all__ = [
+    "STRATEGIES",
+    "AttributeConfig",
     "DiarizeConfig",
     "PipelineConfig",
     "RecognizeConfig",
@@ -34,6 +36,8 @@ __all__ = [
 ]
 
 Task = Literal["transcribe", "translate"]
+Strategy = Literal["attribute", "per-turn", "spacer"]
+STRATEGIES: tuple[Strategy, ...] = ("attribute", "per-turn", "spacer")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -191,12 +195,52 @@ class DiarizeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeConfig:
+    """How recognition and diarization combine into who said what.
+
+    ``strategy``: ``attribute`` recognizes the whole file and gives each word a speaker;
+    ``per-turn`` diarizes first and recognizes each speaker's turns on their own;
+    ``spacer`` joins the turns with ``spacer_s`` of silence between them and recognizes once.
+    The two by-turn strategies merge one speaker's turns less than ``turn_gap_s`` apart.
+    ``rule_*`` switch the boundary repairs of ``attribute`` on or off (see
+    :mod:`saywho.attribute.rules`).
+    """
+
+    strategy: Strategy = "attribute"
+    spacer_s: float = 1.0
+    turn_gap_s: float = 1.0
+    rule_nearest: bool = True
+    rule_sentence: bool = True
+    rule_reply: bool = True
+    rule_untimed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"attribute.strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
+        for name in ("spacer_s", "turn_gap_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"attribute.{name} must not be negative")
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The names of the boundary rules switched on."""
+        return tuple(
+            name
+            for name in ("nearest", "sentence", "reply", "untimed")
+            if getattr(self, f"rule_{name}")
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Every stage's config, as one value that a result records."""
 
     vad: VadConfig = field(default_factory=VadConfig)
     recognize: RecognizeConfig = field(default_factory=RecognizeConfig)
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
+    attribute: AttributeConfig = field(default_factory=AttributeConfig)
 
 
 def merge_config(base: PipelineConfig, updates: Mapping[str, Mapping[str, Any]]) -> PipelineConfig:

@@ -1,30 +1,60 @@
 """The pipeline: the only module that knows the order of the stages.
 
-decode ─► detect (VAD) ─► recognize (on the speech only) ─► restore times ─► Transcript
+Three strategies (``attribute.strategy``) combine recognition and diarization:
+
+    attribute: decode ─► detect (VAD) ─► recognize (speech only) ─► restore times ─┐
+                     └─► diarize ──────────────────────────────────────────────────┴► attribute
+    per-turn:  decode ─► diarize ─► group turns ─► recognize each group ─► confirm
+    spacer:    decode ─► diarize ─► group turns ─► join with silent spacers ─► recognize once
+                     ─► map back (groups Whisper blurred: recognized on their own) ─► confirm
+
+Without diarization (or where it finds no speech) every strategy recognizes the whole file,
+so words are never lost: they keep ``speaker`` ``None``.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from saywho import strategies
 from saywho.asr.whisper import Recognition, WhisperRecognizer
-from saywho.attribute import attribute
+from saywho.attribute import attribute, confirm
 from saywho.audio import decode
-from saywho.config import PipelineConfig
+from saywho.config import AttributeConfig, PipelineConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.errors import ConfigError
-from saywho.types import Audio, Diarization, ModelInfo, Span, Speaker, Transcript, Utterance
+from saywho.types import (
+    Audio,
+    Diarization,
+    ModelInfo,
+    Span,
+    Speaker,
+    Transcript,
+    Turn,
+    Utterance,
+)
 from saywho.vad.regions import TimeMap, recognition_blocks, restore_times
 from saywho.vad.silero import SileroVad
 
-__all__ = ["Pipeline", "ProgressHook"]
+__all__ = ["ArtifactHook", "Pipeline", "ProgressHook"]
 
 ProgressHook = Callable[[str, float, float], None]
 """Called as ``hook(stage, done_s, total_s)``: seconds of audio done out of the total."""
+ArtifactHook = Callable[[str, Any], None]
+"""Called as ``hook(name, value)`` after a stage: ``("recognition", Recognition)`` (on the
+recording's clock), ``("diarization", Diarization)``, ``("groups", tuple[Turn, ...])`` (the
+groups of turns recognized by ``per-turn`` and ``spacer``) and ``("retried", tuple[Turn, ...])``
+(the groups ``spacer`` recognized again on their own)."""
+
+TURN_PAD_S = 0.2
+"""Each group of turns is recognized with up to this much of the silence around it."""
 
 
 class Pipeline:
@@ -43,6 +73,12 @@ class Pipeline:
         if self._recognizer is None and self._diarizer is None:
             raise ConfigError("nothing to do: both recognition and diarization are switched off")
 
+    def with_attribute(self, settings: AttributeConfig) -> Pipeline:
+        """This pipeline's loaded models with other attribution settings (strategy, rules)."""
+        twin = copy.copy(self)
+        twin.config = dataclasses.replace(self.config, attribute=settings)
+        return twin
+
     @property
     def models(self) -> tuple[ModelInfo, ...]:
         """The models this pipeline runs, with their sha256."""
@@ -51,23 +87,38 @@ class Pipeline:
         diarize = self._diarizer.models if self._diarizer is not None else ()
         return (*vad, *asr, *diarize)
 
-    def transcribe(self, path: Path | str, *, progress: ProgressHook | None = None) -> Transcript:
-        """Decode ``path`` and transcribe it."""
+    def transcribe(
+        self,
+        path: Path | str,
+        *,
+        progress: ProgressHook | None = None,
+        artifacts: ArtifactHook | None = None,
+    ) -> Transcript:
+        """Decode ``path`` and transcribe it (``artifacts``: see :meth:`transcribe_audio`)."""
         hook = progress if progress is not None else _no_progress
         audio = decode(path, on_progress=lambda done_s, total_s: hook("decode", done_s, total_s))
-        return self.transcribe_audio(audio, source=str(path), progress=progress)
+        return self.transcribe_audio(
+            audio, source=str(path), progress=progress, artifacts=artifacts
+        )
 
     def transcribe_audio(
-        self, audio: Audio, *, source: str = "", progress: ProgressHook | None = None
+        self,
+        audio: Audio,
+        *,
+        source: str = "",
+        progress: ProgressHook | None = None,
+        artifacts: ArtifactHook | None = None,
     ) -> Transcript:
-        """Transcribe decoded 16 kHz ``audio``; ``source`` names it in the result."""
+        """Transcribe decoded 16 kHz ``audio``; ``source`` names it in the result.
+
+        ``artifacts`` receives each stage's result as it is made (for benchmarks and tools).
+        """
         hook = progress if progress is not None else _no_progress
-        recognition = self._recognize(audio, hook)
-        utterances = recognition.utterances
-        diarization = Diarization((), (), {})
-        if self._diarizer is not None:
-            diarization = self._diarizer.diarize(audio, hook)
-            utterances = attribute(utterances, diarization.exclusive_turns)
+        keep = artifacts if artifacts is not None else _no_artifact
+        if self.config.attribute.strategy == "attribute" or self._recognizer is None:
+            recognition, diarization, utterances = self._attributed(audio, hook, keep, None)
+        else:
+            recognition, diarization, utterances = self._by_turns(audio, hook, keep)
         hook("done", audio.duration_s, audio.duration_s)
         return Transcript(
             source=source,
@@ -80,6 +131,43 @@ class Pipeline:
             speakers=_speakers(diarization),
             turns=diarization.turns,
         )
+
+    def _attributed(
+        self,
+        audio: Audio,
+        hook: ProgressHook,
+        keep: ArtifactHook,
+        diarization: Diarization | None,
+    ) -> tuple[Recognition, Diarization, tuple[Utterance, ...]]:
+        """Recognize the whole file, diarize (unless given), attribute words to speakers."""
+        recognition = self._recognize(audio, hook)
+        keep("recognition", recognition)
+        if self._diarizer is None:
+            return recognition, Diarization((), (), {}), recognition.utterances
+        if diarization is None:
+            diarization = self._diarizer.diarize(audio, hook)
+            keep("diarization", diarization)
+        utterances = attribute(
+            recognition.utterances,
+            diarization.exclusive_turns,
+            diarization.turns,
+            rules=self.config.attribute.rules,
+        )
+        return recognition, diarization, utterances
+
+    def _by_turns(
+        self, audio: Audio, hook: ProgressHook, keep: ArtifactHook
+    ) -> tuple[Recognition, Diarization, tuple[Utterance, ...]]:
+        """Diarize, then recognize the turns; with no turns, the whole file (no speakers)."""
+        if self._diarizer is None:
+            return self._attributed(audio, hook, keep, None)
+        diarization = self._diarizer.diarize(audio, hook)
+        keep("diarization", diarization)
+        if not diarization.exclusive_turns:
+            return self._attributed(audio, hook, keep, diarization)
+        recognition = self._recognize_turns(audio, diarization, hook, keep)
+        keep("recognition", recognition)
+        return recognition, diarization, confirm(recognition.utterances, diarization.turns)
 
     def _recognize(self, audio: Audio, hook: ProgressHook) -> Recognition:
         """Recognize the speech regions, one block of at most ``max_block_s`` at a time."""
@@ -102,6 +190,68 @@ class Pipeline:
                 first = heard
             utterances.extend(restore_times(heard.utterances, time_map))
         return Recognition(first.language, first.language_probability, tuple(utterances))
+
+    def _recognize_turns(
+        self, audio: Audio, diarization: Diarization, hook: ProgressHook, keep: ArtifactHook
+    ) -> Recognition:
+        """Recognize the diarized turns (per turn or joined by spacers), speakers set."""
+        settings = self.config.attribute
+        groups = strategies.group_turns(
+            diarization.exclusive_turns,
+            max_gap_s=settings.turn_gap_s,
+            pad_s=TURN_PAD_S,
+            duration_s=audio.duration_s,
+        )
+        keep("groups", groups)
+        if settings.strategy == "spacer":
+            return self._recognize_joined(audio, groups, hook, keep)
+        return self._recognize_each(audio, groups, hook, language=None)
+
+    def _recognize_each(
+        self,
+        audio: Audio,
+        groups: tuple[Turn, ...],
+        hook: ProgressHook,
+        *,
+        language: str | None,
+    ) -> Recognition:
+        """Each group on its own; the language found on the longest group holds for all."""
+        recognizer = self._require_recognizer()
+        total_s = audio.duration_s
+        order = sorted(range(len(groups)), key=lambda i: -groups[i].span.duration)
+        found: dict[int, tuple[Utterance, ...]] = {}
+        probability = None
+        for done, index in enumerate(order):
+            hook("recognize", total_s * done / len(order), total_s)
+            heard = recognizer.recognize(audio.slice(groups[index].span), language=language)
+            if language is None:
+                language, probability = heard.language, heard.language_probability
+            found[index] = strategies.on_turn(heard.utterances, groups[index])
+        utterances = tuple(u for index in range(len(groups)) for u in found.get(index, ()))
+        return Recognition(language, probability, utterances)
+
+    def _recognize_joined(
+        self, audio: Audio, groups: tuple[Turn, ...], hook: ProgressHook, keep: ArtifactHook
+    ) -> Recognition:
+        """All groups at once, spacers between them; groups Whisper blurred, one by one."""
+        recognizer = self._require_recognizer()
+        spacer_s = self.config.attribute.spacer_s
+        layout = strategies.spacer_layout(groups, spacer_s)
+        total_s = audio.duration_s
+        hook("recognize", 0.0, total_s)
+        heard = recognizer.recognize(_joined(audio, groups, spacer_s))
+        mapped = strategies.map_back(heard.utterances, layout, spacer_s)
+        keep("retried", tuple(groups[i] for i in mapped.failed))
+        retried = self._recognize_each(
+            audio, tuple(groups[i] for i in mapped.failed), hook, language=heard.language
+        )
+        utterances = sorted((*mapped.utterances, *retried.utterances), key=lambda u: u.span.start)
+        return Recognition(heard.language, heard.language_probability, tuple(utterances))
+
+    def _require_recognizer(self) -> WhisperRecognizer:
+        if self._recognizer is None:
+            raise ConfigError("recognition is switched off")
+        return self._recognizer
 
     def _speech_regions(self, audio: Audio) -> tuple[Span, ...]:
         if self._vad is None:
@@ -137,6 +287,13 @@ def _recognize_progress(
     return report
 
 
+def _joined(audio: Audio, groups: tuple[Turn, ...], spacer_s: float) -> npt.NDArray[np.float32]:
+    """The groups' samples end to end with ``spacer_s`` of silence after each."""
+    spacer = np.zeros(round(spacer_s * audio.sample_rate), dtype=np.float32)
+    parts = [part for group in groups for part in (audio.slice(group.span), spacer)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)  # (joined,)
+
+
 def _original(time_map: TimeMap, time_s: float) -> float:
     if not time_map.regions:
         return 0.0
@@ -145,3 +302,7 @@ def _original(time_map: TimeMap, time_s: float) -> float:
 
 def _no_progress(stage: str, done_s: float, total_s: float) -> None:
     del stage, done_s, total_s
+
+
+def _no_artifact(name: str, value: Any) -> None:
+    del name, value

@@ -48,7 +48,7 @@ class WhisperRecognizer:
         """Recognize 16 kHz mono ``samples`` (shape (n,)); times are seconds from sample 0.
 
         ``on_progress`` is called with the seconds recognized so far. ``language`` overrides
-        the configured one (a later block of a long recording keeps the first one's).
+        the configured one (a later block or turn of a file keeps the language found first).
         """
         config = self.config
         language = language if language is not None else config.language
