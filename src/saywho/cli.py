@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from saywho import __version__, models
+from saywho.batch import command as batch_command
 from saywho.config import PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError, ModelError, SaywhoError
 from saywho.evaluation import command as evaluate_command
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(verify)
     verify.set_defaults(run=_models_verify)
     evaluate_command.register(commands)
+    batch_command.register(commands)
     return parser
 
 

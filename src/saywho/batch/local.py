@@ -1,0 +1,199 @@
+"""A pool of local worker processes, each loading the models once and taking files in turn.
+
+Workers are started with ``spawn`` (no fork of a process that holds model threads), pull
+jobs from one queue and report :mod:`~saywho.batch.events` on another. A worker that dies
+(out of memory, a crash in native code) fails only the file it held and is replaced. A
+worker whose coordinator has gone (``kill -9``) stops at its next progress call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import queue
+import signal
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+
+from saywho.batch.events import Event, Finished, Progressed, Started
+from saywho.batch.jobs import Job, Outcome, run_job
+from saywho.config import PipelineConfig
+from saywho.errors import ModelError, SaywhoError
+from saywho.pipeline import Pipeline
+
+__all__ = ["run_local"]
+
+_POLL_S = 0.2
+_PROGRESS_EVERY_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class _Broken:
+    """A worker could not load its models."""
+
+    worker: str
+    message: str
+
+
+class _Orphaned(BaseException):
+    """The coordinator is gone: stop at once (not an ``Exception``, so nothing catches it)."""
+
+
+def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iterator[Event]:
+    """Run ``jobs`` on ``workers`` processes with ``config``; yield their events.
+
+    Every job ends in exactly one :class:`Finished`. Raises :class:`ModelError` when a
+    worker cannot load its models. Closing the iterator (or Ctrl-C) stops the workers.
+    """
+    if not jobs:
+        return
+    context = multiprocessing.get_context("spawn")
+    events: Queue[Event | _Broken] = context.Queue()
+    waiting = deque(jobs)
+    pool: dict[str, _Worker] = {}
+    serial = 0
+
+    def hire() -> None:
+        # Each worker has its own inbox and is handed one job at a time, so the coordinator
+        # always knows which file a worker holds, even if the worker dies without a word.
+        nonlocal serial
+        serial += 1
+        name = f"w{serial}"
+        inbox: Queue[Job | None] = context.Queue()
+        process = context.Process(
+            target=_work,
+            args=(name, config, inbox, events, os.getpid()),
+            name=f"saywho-{name}",
+            daemon=True,
+        )
+        process.start()
+        pool[name] = _Worker(process, inbox, waiting.popleft())
+        inbox.put(pool[name].job)
+
+    for _ in range(max(1, min(workers, len(jobs)))):
+        hire()
+    try:
+        while pool:
+            try:
+                event = events.get(timeout=_POLL_S)
+            except queue.Empty:
+                event = None
+            if isinstance(event, _Broken):
+                raise ModelError(event.message)
+            if isinstance(event, Finished) and event.worker not in pool:
+                continue  # its worker was given up for dead (and the file reported) already
+            if event is not None:
+                if isinstance(event, Finished):
+                    _next_job(pool, event.worker, waiting)
+                yield event
+            for name, worker in list(pool.items()):
+                if worker.process.exitcode is None:
+                    continue
+                del pool[name]
+                if worker.job is not None:
+                    yield Finished(name, _died(worker.job, name, worker.process.exitcode))
+                    if waiting:
+                        hire()
+    finally:
+        _stop([worker.process for worker in pool.values()])
+
+
+@dataclass(slots=True)
+class _Worker:
+    process: BaseProcess
+    inbox: Queue[Job | None]
+    job: Job | None
+
+
+def _next_job(pool: dict[str, _Worker], name: str, waiting: deque[Job]) -> None:
+    worker = pool[name]
+    worker.job = waiting.popleft() if waiting else None
+    worker.inbox.put(worker.job)
+    if worker.job is None:
+        worker.process.join()
+        del pool[name]
+
+
+def _died(job: Job, worker: str, exitcode: int | None) -> Outcome:
+    reason = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"{exitcode}"
+    return Outcome(
+        job.source,
+        job.output,
+        None,
+        0.0,
+        0.0,
+        None,
+        f"{job.source}: the worker process died while transcribing it (exit {reason}; "
+        "out of memory?)",
+        worker,
+    )
+
+
+def _stop(processes: Sequence[BaseProcess]) -> None:
+    for process in processes:
+        if process.exitcode is None:
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5.0)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+
+
+def _work(
+    name: str,
+    config: PipelineConfig,
+    inbox: Queue[Job | None],
+    events: Queue[Event | _Broken],
+    coordinator: int,
+) -> None:
+    """A worker process: load the models once, then transcribe jobs until a ``None``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    try:
+        pipeline = Pipeline(config)
+    except SaywhoError as error:
+        events.put(_Broken(name, str(error)))
+        return
+    try:
+        while (job := inbox.get()) is not None:
+            _check_parent(coordinator)
+            events.put(Started(name, job))
+            events.put(Finished(name, _run(pipeline, job, name, events, coordinator)))
+    except _Orphaned:
+        return
+
+
+def _run(
+    pipeline: Pipeline,
+    job: Job,
+    name: str,
+    events: Queue[Event | _Broken],
+    coordinator: int,
+) -> Outcome:
+    last = 0.0
+
+    def hook(stage: str, done_s: float, total_s: float) -> None:
+        nonlocal last
+        _check_parent(coordinator)
+        now = time.monotonic()
+        if now - last >= _PROGRESS_EVERY_S or stage == "done":
+            last = now
+            events.put(Progressed(name, stage, done_s, total_s))
+
+    try:
+        outcome = run_job(pipeline, job, hook)
+    except Exception as error:  # a bug must cost one file, not the batch
+        outcome = Outcome(
+            job.source, job.output, None, 0.0, 0.0, None, f"{job.source}: internal error: {error!r}"
+        )
+    return dataclasses.replace(outcome, worker=name)
+
+
+def _check_parent(coordinator: int) -> None:
+    if os.getppid() != coordinator:
+        raise _Orphaned
