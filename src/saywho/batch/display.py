@@ -95,7 +95,9 @@ class BatchDisplay:
             )
         self._audio_done_s += self._durations.get(outcome.source, 0.0)
         state = "done" if outcome.ok else "[red]failed[/red]"
-        self._progress.update(task, description=self._line(event.worker, state))
+        self._progress.update(
+            task, total=1.0, completed=1.0, description=self._line(event.worker, state)
+        )
         if self._overall is not None:
             finished = self._done + self._failed >= self._to_do
             completed = max(self._audio_total_s, 1.0) if finished else self._audio_done_s

@@ -30,11 +30,11 @@ class RayWorker:
 
     def __init__(self, config: PipelineConfig) -> None:
         self._pipeline = Pipeline(config)
-        ray = _ray()
-        self._name = f"{ray.util.get_node_ip_address()}:{os.getpid()}"
+        node = _ray().get_runtime_context().get_node_id()
+        self._name = f"node-{node[:8]}:{os.getpid()}"
 
     def name(self) -> str:
-        """Where this actor runs: node address and process id."""
+        """Where this actor runs: the start of its Ray node id, and its process id."""
         return self._name
 
     def process(self, job: Job) -> Outcome:
@@ -64,6 +64,7 @@ def run_ray(
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     else:
         ray.init(
+            _node_ip_address="127.0.0.1",  # a private instance: nothing outside need reach it
             include_dashboard=False,
             object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
             log_to_driver=False,
