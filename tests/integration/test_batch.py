@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from media import speech_samples, write_media
-from saywho.batch.manifest import MANIFEST_NAME
+from saywho.batch.manifest import LOCK_NAME, MANIFEST_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ SENTENCES = {
     "d/clip": "Our records show that the package was delivered on Tuesday afternoon.",
 }
 GOOD = {"a/x", "b/x", "c", "d/clip"}
-BOOKKEEPING = {MANIFEST_NAME, "saywho-batch-report.csv", "saywho-batch-report.json"}
+BOOKKEEPING = {MANIFEST_NAME, LOCK_NAME, "saywho-batch-report.csv", "saywho-batch-report.json"}
 
 
 @pytest.fixture(scope="module")

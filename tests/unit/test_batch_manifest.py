@@ -8,10 +8,13 @@ import os
 import sqlite3
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from saywho.batch.inputs import MediaFile
 from saywho.batch.jobs import Outcome, file_sha256, options_fingerprint, with_threads
 from saywho.batch.manifest import MANIFEST_NAME, Manifest
 from saywho.config import PipelineConfig, RecognizeConfig
+from saywho.errors import OutputError
 
 FORMATS = ("txt", "json")
 
@@ -79,3 +82,10 @@ def test_threads_do_not_change_the_fingerprint_but_options_do() -> None:
     assert options_fingerprint(config, tuple(reversed(FORMATS))) == key
     beam = dataclasses.replace(config, recognize=RecognizeConfig(beam_size=2))
     assert options_fingerprint(beam, FORMATS) != key
+
+
+def test_a_second_batch_into_the_same_folder_is_refused(tmp_path: Path) -> None:
+    with Manifest(tmp_path), pytest.raises(OutputError, match="another saywho batch"):
+        Manifest(tmp_path)
+    with Manifest(tmp_path):  # released when the first one closed
+        pass

@@ -8,6 +8,8 @@ options, and its results are all still there; everything else is done again.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +20,10 @@ from saywho.batch.inputs import MediaFile
 from saywho.batch.jobs import Outcome, file_sha256
 from saywho.errors import OutputError
 
-__all__ = ["MANIFEST_NAME", "Manifest", "Record"]
+__all__ = ["LOCK_NAME", "MANIFEST_NAME", "Manifest", "Record"]
 
 MANIFEST_NAME = "saywho-batch.sqlite"
+LOCK_NAME = "saywho-batch.lock"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -52,12 +55,16 @@ class Record:
 
 
 class Manifest:
-    """The manifest of the batch writing into ``out_dir``; use it as a context manager."""
+    """The manifest of the batch writing into ``out_dir``; use it as a context manager.
+
+    It holds an exclusive lock on ``out_dir`` while open (released by the OS if the process
+    dies): a second batch into the same folder is refused with an :class:`OutputError`.
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / MANIFEST_NAME
+        self._lock = _lock(out_dir / LOCK_NAME)
         try:
-            out_dir.mkdir(parents=True, exist_ok=True)
             # Autocommit off, rollback journal (works on network file systems, unlike WAL),
             # and a full fsync per commit so a committed row survives a power loss.
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level="DEFERRED")
@@ -65,6 +72,7 @@ class Manifest:
             self._db.execute(_SCHEMA)
             self._db.commit()
         except (OSError, sqlite3.Error) as error:
+            os.close(self._lock)
             raise OutputError(f"{self.path}: cannot open the batch manifest ({error})") from error
 
     def __enter__(self) -> Manifest:
@@ -77,6 +85,7 @@ class Manifest:
         traceback: TracebackType | None,
     ) -> None:
         self._db.close()
+        os.close(self._lock)
 
     def get(self, output: PurePosixPath) -> Record | None:
         """The row of the input whose results are ``output``, if any."""
@@ -145,3 +154,22 @@ class Manifest:
             return file_sha256(path) == record.outcome.content_sha256
         except OSError:
             return False
+
+
+def _lock(path: Path) -> int:
+    """Take the output folder's lock; the descriptor holds it until closed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        message = f"{path.parent}: cannot write into the output folder ({error})"
+        raise OutputError(message) from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        os.close(descriptor)
+        raise OutputError(
+            f"{path.parent}: another saywho batch is writing into this folder; wait for it to "
+            "finish (or stop it) first"
+        ) from error
+    return descriptor
