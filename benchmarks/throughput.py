@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import subprocess
@@ -76,6 +77,7 @@ class Run:
 
     setup: Setup
     wall_s: float
+    cpu_s: float | None
     audio_s: float
     busy_s: float
     done: int
@@ -185,9 +187,14 @@ def _run(setup: Setup, inputs: Path, out: Path, model: str) -> Run:
         *(("--ray",) if setup.ray else ()),
     ]
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall_s = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Local workers are reaped by the batch process, so their CPU time reaches us; Ray's
+    # processes are not its children, so for Ray this would count the coordinator alone.
+    cpu_s = None if setup.ray else _cpu_s(after) - _cpu_s(before)
     if result.returncode not in (0, 1):
         raise SystemExit(f"{setup.name} failed ({result.returncode}):\n{result.stderr}")
     rows = json.loads((out / "saywho-batch-report.json").read_text())["files"]
@@ -195,11 +202,16 @@ def _run(setup: Setup, inputs: Path, out: Path, model: str) -> Run:
     return Run(
         setup,
         wall_s,
+        cpu_s,
         sum(row["duration_s"] for row in done),
         sum(row["seconds"] for row in done),
         len(done),
         len(rows) - len(done),
     )
+
+
+def _cpu_s(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def _commit_seconds(folder: Path, count: int = 200) -> float:
@@ -221,6 +233,8 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
     ray = runs[3]
     mean_file_s = base.audio_s / max(base.done, 1)
     per_worker = base.audio_s / base.busy_s  # audio h per busy h of one 1-thread worker
+    cpu_s = two.cpu_s if two.cpu_s is not None else two.busy_s
+    per_core = two.audio_s / cpu_s  # audio s per CPU s, two workers in parallel
     lines = [
         "# Batch throughput",
         "",
@@ -237,40 +251,52 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
         "- wall: the whole `saywho batch` command, from start to exit: model loading per worker"
         " (and starting Ray) included",
         "",
-        "| configuration | wall s | audio h per wall h | busy s (sum over files) |"
-        " real-time factor per file | files done / failed |",
-        "|---|---:|---:|---:|---:|---:|",
+        "- CPU s per audio s: user + system time of the batch process and its workers (all"
+        " cores) per second of audio; it depends much less on the other load than wall time",
+        "",
+        "| configuration | wall s | audio h per wall h | CPU s per audio s | busy s (sum over"
+        " files) | real-time factor per file | files done / failed |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
+        cpu = "n/a" if run.cpu_s is None else f"{run.cpu_s / run.audio_s:.3f}"
         lines.append(
-            f"| {run.setup.name} | {run.wall_s:.1f} | {run.throughput:.2f} | {run.busy_s:.1f} |"
-            f" {run.busy_s / run.audio_s:.3f} | {run.done} / {run.failed} |"
+            f"| {run.setup.name} | {run.wall_s:.1f} | {run.throughput:.2f} | {cpu} |"
+            f" {run.busy_s:.1f} | {run.busy_s / run.audio_s:.3f} | {run.done} / {run.failed} |"
         )
     lines += [
         "",
         f"Scaling efficiency, 2 local workers against 1 (1 thread each):"
         f" **{efficiency:.0%}** ({two.throughput:.2f} / (2 x {base.throughput:.2f})).",
         f"Ray against the local pool, same 2 x 1 layout: {ray.throughput / two.throughput:.0%}"
-        f" of its throughput (the difference is mostly starting the Ray instance:"
-        f" {ray.wall_s - two.wall_s:+.1f} s).",
+        f" of its throughput (wall {ray.wall_s - two.wall_s:+.1f} s; starting a local Ray"
+        " instance costs a few seconds, the rest is the other load changing between runs).",
         f"Coordinator cost per file (one manifest row committed with fsync, local disk):"
         f" {commit_s * 1000:.2f} ms.",
         "",
         "## Projection for N nodes (on paper)",
         "",
-        f"From the measured per-worker rate of {per_worker:.2f} audio hours per busy hour"
-        " (1 worker, 1 thread: audio seconds / seconds spent on files, loading excluded),"
-        " with one worker per core and the 2-worker efficiency measured above applied to"
-        " every node (each node runs its own workers; nothing is shared between them but the"
-        " storage and the coordinator):",
+        "Nodes like this one, one 1-thread worker per core; each node runs its own workers and"
+        " they share nothing but the storage and the coordinator, so a node's rate does not"
+        " depend on how many nodes there are. Two estimates of a node's rate:",
+        f"(a) CPU-bound: {per_core:.2f} audio seconds per CPU second (the 2-worker run's CPU"
+        " time, all its overheads included) times the cores, i.e. every core busy with saywho;"
+        f" (b) the measured per-worker rate of {per_worker:.2f} audio hours per busy hour"
+        " (1 worker, 1 thread, loading excluded) times the cores times the 2-worker efficiency"
+        " measured above (on a shared machine, a pessimistic bound).",
         "",
-        "| nodes x cores | audio hours per hour | a 10,000 h archive takes |",
-        "|---:|---:|---:|",
+        "| nodes x cores | (a) audio h per h | (a) 10,000 h take | (b) audio h per h |"
+        " (b) 10,000 h take |",
+        "|---:|---:|---:|---:|---:|",
     ]
     cores = os.cpu_count() or 2
     for nodes in NODE_COUNTS:
-        rate = per_worker * cores * nodes * efficiency
-        lines.append(f"| {nodes} x {cores} | {rate:.1f} | {10_000 / rate:.0f} h |")
+        rate_a = per_core * cores * nodes
+        rate_b = per_worker * cores * nodes * efficiency
+        lines.append(
+            f"| {nodes} x {cores} | {rate_a:.1f} | {10_000 / rate_a:.0f} h | {rate_b:.1f} |"
+            f" {10_000 / rate_b:.0f} h |"
+        )
     ceiling = mean_file_s / commit_s  # audio seconds recorded per second = hours per hour
     lines += [
         "",

@@ -101,8 +101,10 @@ def _run(
         try:
             outcome: Outcome = ray.get(ready[0])
         except ray.exceptions.RayActorError as error:
-            outcome = _died(job, name, error)
-            name, actor = _hire(ray, actor_class, config)
+            yield Finished(name, _died(job, name, error))
+            if waiting:  # in place of the lost actor (its node may be gone: Ray places it)
+                yield from dispatch(*_hire(ray, actor_class, config))
+            continue
         yield Finished(name, outcome)
         if waiting:
             yield from dispatch(name, actor)
