@@ -3,7 +3,8 @@
 Workers are started with ``spawn`` (no fork of a process that holds model threads), pull
 jobs from one queue and report :mod:`~saywho.batch.events` on another. A worker that dies
 (out of memory, a crash in native code) fails only the file it held and is replaced. A
-worker whose coordinator has gone (``kill -9``) stops at its next progress call.
+worker stops at its next progress call when its coordinator says so (Ctrl-C, an error) or
+has gone (``kill -9``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event as EventFlag
 
 from saywho.batch.events import Event, Finished, Progressed, Started
 from saywho.batch.jobs import Job, Outcome, run_job
@@ -30,6 +32,7 @@ __all__ = ["run_local"]
 
 _POLL_S = 0.2
 _PROGRESS_EVERY_S = 0.25
+_GRACE_S = 10.0  # for workers to stop by themselves before they are terminated
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +43,9 @@ class _Broken:
     message: str
 
 
-class _Orphaned(BaseException):
-    """The coordinator is gone: stop at once (not an ``Exception``, so nothing catches it)."""
+class _Stop(BaseException):
+    """The coordinator is gone or says stop: stop at once (a ``BaseException``, so that nothing
+    on the way catches it)."""
 
 
 def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iterator[Event]:
@@ -54,6 +58,7 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
         return
     context = multiprocessing.get_context("spawn")
     events: Queue[Event | _Broken] = context.Queue()
+    stop = context.Event()
     waiting = deque(jobs)
     pool: dict[str, _Worker] = {}
     serial = 0
@@ -67,7 +72,7 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
         inbox: Queue[Job | None] = context.Queue()
         process = context.Process(
             target=_work,
-            args=(name, config, inbox, events, os.getpid()),
+            args=(name, config, inbox, events, _Leash(os.getpid(), stop)),
             name=f"saywho-{name}",
             daemon=True,
         )
@@ -100,6 +105,9 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
                     if waiting:
                         hire()
     finally:
+        stop.set()  # workers leave at their next progress call, cleanly
+        for worker in pool.values():
+            worker.inbox.put(None)
         _stop([worker.process for worker in pool.values()])
 
 
@@ -135,14 +143,28 @@ def _died(job: Job, worker: str, exitcode: int | None) -> Outcome:
 
 
 def _stop(processes: Sequence[BaseProcess]) -> None:
+    deadline = time.monotonic() + _GRACE_S
     for process in processes:
-        if process.exitcode is None:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.exitcode is None:  # still loading its models, or stuck
             process.terminate()
-    for process in processes:
-        process.join(timeout=5.0)
+            process.join(timeout=5.0)
         if process.exitcode is None:
             process.kill()
             process.join()
+
+
+@dataclass(frozen=True, slots=True)
+class _Leash:
+    """What a worker checks to know it should stop: its coordinator's pid, and a stop flag."""
+
+    coordinator: int
+    stop: EventFlag
+
+    def check(self) -> None:
+        if self.stop.is_set() or os.getppid() != self.coordinator:
+            raise _Stop
 
 
 def _work(
@@ -150,7 +172,7 @@ def _work(
     config: PipelineConfig,
     inbox: Queue[Job | None],
     events: Queue[Event | _Broken],
-    coordinator: int,
+    leash: _Leash,
 ) -> None:
     """A worker process: load the models once, then transcribe jobs until a ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
@@ -161,10 +183,10 @@ def _work(
         return
     try:
         while (job := inbox.get()) is not None:
-            _check_parent(coordinator)
+            leash.check()
             events.put(Started(name, job))
-            events.put(Finished(name, _run(pipeline, job, name, events, coordinator)))
-    except _Orphaned:
+            events.put(Finished(name, _run(pipeline, job, name, events, leash)))
+    except _Stop:
         return
 
 
@@ -173,13 +195,13 @@ def _run(
     job: Job,
     name: str,
     events: Queue[Event | _Broken],
-    coordinator: int,
+    leash: _Leash,
 ) -> Outcome:
     last = 0.0
 
     def hook(stage: str, done_s: float, total_s: float) -> None:
         nonlocal last
-        _check_parent(coordinator)
+        leash.check()
         now = time.monotonic()
         if now - last >= _PROGRESS_EVERY_S or stage == "done":
             last = now
@@ -192,8 +214,3 @@ def _run(
             job.source, job.output, None, 0.0, 0.0, None, f"{job.source}: internal error: {error!r}"
         )
     return dataclasses.replace(outcome, worker=name)
-
-
-def _check_parent(coordinator: int) -> None:
-    if os.getppid() != coordinator:
-        raise _Orphaned
