@@ -250,7 +250,6 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
         f" `{args.model}`, VAD and diarization on, formats txt,srt,vtt,json,tsv",
         "- wall: the whole `saywho batch` command, from start to exit: model loading per worker"
         " (and starting Ray) included",
-        "",
         "- CPU s per audio s: user + system time of the batch process and its workers (all"
         " cores) per second of audio; it depends much less on the other load than wall time",
         "",
