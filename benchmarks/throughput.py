@@ -243,7 +243,8 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
         "- **the machine was shared with other work while this ran** (four other developers'"
         " builds and tests on the same 2 cores): absolute numbers are inflated and noisy;"
-        " re-run on a quiet machine before quoting them",
+        " re-run on a quiet machine before quoting them (1-minute load average at the end:"
+        f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
         f"- git commit: {_git_commit()}",
         f"- command: `{shlex.join(['python', 'benchmarks/throughput.py', *sys.argv[1:]])}`",
         f"- audio: {base.done} files, {base.audio_s:.0f} s in all ({source}); model"
