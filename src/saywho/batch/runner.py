@@ -10,6 +10,7 @@ results of their own files.
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,8 @@ def run_batch(
         if observer is not None:
             observer.planned(plan, len(files))
         latest: dict[Path, ReportRow] = {o.source: ReportRow(o, False) for o in plan.earlier}
+        for job in plan.jobs:
+            _remove_leftovers(job)
         events = backend(plan.jobs)
         try:
             for event in events:
@@ -111,3 +114,15 @@ def run_batch(
                 close()  # stops the workers when the loop ends early (Ctrl-C, an error)
     rows = tuple(latest[media.path] for media in files if media.path in latest)
     return BatchResult(rows, write_report(rows, out_dir))
+
+
+def _remove_leftovers(job: Job) -> None:
+    """Delete the temporary files a killed run left where ``job``'s results go.
+
+    An atomic write goes through ``.<name>.<random>`` beside its target; a ``kill -9`` in the
+    middle leaves that behind. The output folder's lock means no one else writes these names.
+    """
+    folder = job.out_dir / job.output.parent
+    for fmt in job.formats:
+        for leftover in folder.glob(f".{glob.escape(job.output.name)}.{fmt}.*"):
+            leftover.unlink(missing_ok=True)
