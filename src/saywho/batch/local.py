@@ -1,26 +1,29 @@
 """A pool of local worker processes, each loading the models once and taking files in turn.
 
-Workers are started with ``spawn`` (no fork of a process that holds model threads), pull
-jobs from one queue and report :mod:`~saywho.batch.events` on another. A worker that dies
-(out of memory, a crash in native code) fails only the file it held and is replaced. A
-worker stops at its next progress call when its coordinator says so (Ctrl-C, an error) or
-has gone (``kill -9``).
+Workers are started with ``spawn`` (no fork of a process that holds model threads); each
+gets its jobs one at a time on a pipe of its own and reports :mod:`~saywho.batch.events` on
+another. No lock is shared between processes, so a worker killed mid-message harms no other.
+One that dies (out of memory, a crash in native code) fails only the file it held and is
+replaced. A worker stops at its next progress call when its coordinator says so (Ctrl-C,
+an error) or has gone (``kill -9``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
-import queue
 import signal
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing import connection
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as EventFlag
+from typing import Any
 
 from saywho.batch.events import Event, Finished, Progressed, Started
 from saywho.batch.jobs import Job, Outcome, run_job
@@ -57,47 +60,49 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
     if not jobs:
         return
     context = multiprocessing.get_context("spawn")
-    events: Queue[Event | _Broken] = context.Queue()
     stop = context.Event()
     waiting = deque(jobs)
     pool: dict[str, _Worker] = {}
     serial = 0
 
     def hire() -> None:
-        # Each worker has its own inbox and is handed one job at a time, so the coordinator
-        # always knows which file a worker holds, even if the worker dies without a word.
+        # Each worker has its own two pipes (no lock shared between processes, so a worker
+        # killed mid-message cannot block the others) and is handed one job at a time, so the
+        # coordinator always knows which file a worker holds, even if it dies without a word.
         nonlocal serial
         serial += 1
         name = f"w{serial}"
-        inbox: Queue[Job | None] = context.Queue()
+        inbox_out, inbox_in = context.Pipe(duplex=False)
+        outbox_out, outbox_in = context.Pipe(duplex=False)
         process = context.Process(
             target=_work,
-            args=(name, config, inbox, events, _Leash(os.getpid(), stop)),
+            args=(name, config, inbox_out, outbox_in, _Leash(os.getpid(), stop)),
             name=f"saywho-{name}",
             daemon=True,
         )
         process.start()
-        pool[name] = _Worker(process, inbox, waiting.popleft())
-        inbox.put(pool[name].job)
+        inbox_out.close()
+        outbox_in.close()
+        pool[name] = _Worker(process, inbox_in, outbox_out, waiting.popleft())
+        inbox_in.send(pool[name].job)
 
     for _ in range(max(1, min(workers, len(jobs)))):
         hire()
     try:
         while pool:
-            try:
-                event = events.get(timeout=_POLL_S)
-            except queue.Empty:
-                event = None
-            if isinstance(event, _Broken):
-                raise ModelError(event.message)
-            if isinstance(event, Finished) and event.worker not in pool:
-                continue  # its worker was given up for dead (and the file reported) already
-            if event is not None:
-                if isinstance(event, Finished):
-                    _next_job(pool, event.worker, waiting)
-                yield event
+            by_handle: dict[Any, str] = {}
+            for name, worker in pool.items():
+                by_handle[worker.outbox] = name
+                by_handle[worker.process.sentinel] = name
+            for handle in connection.wait(list(by_handle), timeout=_POLL_S):
+                name = by_handle[handle]
+                if name in pool:
+                    yield from _hear(pool, name, waiting)
             for name, worker in list(pool.items()):
                 if worker.process.exitcode is None:
+                    continue
+                yield from _hear(pool, name, waiting)  # what it said before it died
+                if name not in pool:
                     continue
                 del pool[name]
                 if worker.job is not None:
@@ -107,24 +112,36 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
     finally:
         stop.set()  # workers leave at their next progress call, cleanly
         for worker in pool.values():
-            worker.inbox.put(None)
+            with contextlib.suppress(OSError):
+                worker.inbox.send(None)
         _stop([worker.process for worker in pool.values()])
 
 
 @dataclass(slots=True)
 class _Worker:
     process: BaseProcess
-    inbox: Queue[Job | None]
+    inbox: Connection
+    outbox: Connection
     job: Job | None
 
 
-def _next_job(pool: dict[str, _Worker], name: str, waiting: deque[Job]) -> None:
+def _hear(pool: dict[str, _Worker], name: str, waiting: deque[Job]) -> Iterator[Event]:
+    """Yield every message ``name`` has sent; hand it its next job after each file."""
     worker = pool[name]
-    worker.job = waiting.popleft() if waiting else None
-    worker.inbox.put(worker.job)
-    if worker.job is None:
-        worker.process.join()
-        del pool[name]
+    while name in pool and worker.outbox.poll():
+        try:
+            message = worker.outbox.recv()
+        except (EOFError, OSError):
+            return  # it died mid-message: its exit code says so
+        if isinstance(message, _Broken):
+            raise ModelError(message.message)
+        if isinstance(message, Finished):
+            worker.job = waiting.popleft() if waiting else None
+            worker.inbox.send(worker.job)
+            if worker.job is None:
+                worker.process.join()
+                del pool[name]
+        yield message
 
 
 def _died(job: Job, worker: str, exitcode: int | None) -> Outcome:
@@ -170,8 +187,8 @@ class _Leash:
 def _work(
     name: str,
     config: PipelineConfig,
-    inbox: Queue[Job | None],
-    events: Queue[Event | _Broken],
+    inbox: Connection,
+    outbox: Connection,
     leash: _Leash,
 ) -> None:
     """A worker process: load the models once, then transcribe jobs until a ``None``."""
@@ -179,14 +196,14 @@ def _work(
     try:
         pipeline = Pipeline(config)
     except SaywhoError as error:
-        events.put(_Broken(name, str(error)))
+        outbox.send(_Broken(name, str(error)))
         return
     try:
-        while (job := inbox.get()) is not None:
+        while (job := inbox.recv()) is not None:
             leash.check()
-            events.put(Started(name, job))
-            events.put(Finished(name, _run(pipeline, job, name, events, leash)))
-    except _Stop:
+            outbox.send(Started(name, job))
+            outbox.send(Finished(name, _run(pipeline, job, name, outbox, leash)))
+    except (_Stop, EOFError, OSError):  # told to stop, or the coordinator's pipes are gone
         return
 
 
@@ -194,7 +211,7 @@ def _run(
     pipeline: Pipeline,
     job: Job,
     name: str,
-    events: Queue[Event | _Broken],
+    outbox: Connection,
     leash: _Leash,
 ) -> Outcome:
     last = 0.0
@@ -205,7 +222,7 @@ def _run(
         now = time.monotonic()
         if now - last >= _PROGRESS_EVERY_S or stage == "done":
             last = now
-            events.put(Progressed(name, stage, done_s, total_s))
+            outbox.send(Progressed(name, stage, done_s, total_s))
 
     try:
         outcome = run_job(pipeline, job, hook)
