@@ -10,11 +10,9 @@ import argparse
 import logging
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -27,9 +25,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from saywho import __version__, models
-from saywho.config import STRATEGIES, PipelineConfig, config_from_options, merge_config
-from saywho.errors import ConfigError, ModelError, SaywhoError
+from saywho import __version__, models, options
+from saywho.batch import command as batch_command
+from saywho.errors import ModelError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.formats import FORMATS, parse_formats
 from saywho.identify import command as voices_command
@@ -71,39 +69,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("transcribe", help="transcribe audio or video files, with speakers")
     _add_job_arguments(run, DEFAULT_FORMATS)
-    run.add_argument(
-        "--model", help="base (default), tiny.en, a CTranslate2 model directory, or a hub name"
-    )
-    run.add_argument("--language", help="language code such as en or de (default: detect)")
-    run.add_argument("--task", choices=("transcribe", "translate"))
-    run.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
-    run.add_argument("--hotwords", help="words to favour (names, jargon)")
-    run.add_argument("--beam-size", type=int)
-    run.add_argument("--compute-type", help="int8 (default on CPU), float32, float16, …")
-    run.add_argument(
-        "--no-vad",
-        dest="vad",
-        action="store_false",
-        default=None,
-        help="skip voice activity detection",
-    )
-    run.add_argument(
-        "--no-diarize",
-        dest="diarize",
-        action="store_false",
-        default=None,
-        help="skip speaker diarization",
-    )
+    options.add_recognize_options(run)
     run.add_argument(
         "--embed-media",
         action="store_true",
         help="put the media inside the html review page (default: link it by relative path)",
-    )
-    run.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        help="attribute (default): recognize the whole file, then give words speakers; "
-        "per-turn: recognize each speaker turn; spacer: join turns with silence, recognize once",
     )
     run.set_defaults(run=_transcribe)
 
@@ -125,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     voices_command.register_voices(commands)
     voices_command.register_extract(commands)
     serve_command.register(commands)
+    batch_command.register(commands)
     return parser
 
 
@@ -139,13 +110,9 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
         default=default_formats,
         help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {default_formats})",
     )
-    parser.add_argument("--num-speakers", type=int, help="the number of speakers, if known")
-    parser.add_argument("--min-speakers", type=int, help="at least this many speakers")
-    parser.add_argument("--max-speakers", type=int, help="at most this many speakers")
+    options.add_speaker_options(parser)
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-    parser.add_argument(
-        "--config", type=Path, help="TOML file with [vad], [recognize] and [diarize] tables"
-    )
+    options.add_config_option(parser)
     voices_command.add_naming_arguments(parser)
     _add_common(parser)
 
@@ -167,7 +134,7 @@ class _FileResult:
 
 def _transcribe(args: argparse.Namespace, console: Console) -> int:
     formats = parse_formats(args.formats)
-    config = _build_config(args)
+    config = options.build_config(args)
     naming = voices_command.Naming.from_args(args)
     with console.status("loading models…"):
         pipeline = Pipeline(config)
@@ -194,28 +161,6 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
     if any(r.error for r in results):
         return EXIT_FAILED
     return EXIT_OK
-
-
-def _build_config(args: argparse.Namespace) -> PipelineConfig:
-    config = PipelineConfig()
-    if args.config is not None:
-        config = merge_config(config, _read_toml(args.config))
-    keys = (
-        *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
-        *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
-        "strategy",
-    )
-    return config_from_options(config, {key: getattr(args, key, None) for key in keys})
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error})") from error
 
 
 def _transcribe_one(

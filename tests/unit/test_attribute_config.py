@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from saywho.cli import _build_config, _parser
+from saywho.cli import _parser
 from saywho.config import AttributeConfig, PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError
+from saywho.options import build_config
 
 
 def test_strategy_and_rules_come_from_options_and_tables() -> None:
@@ -27,6 +28,6 @@ def test_bad_strategy_and_negative_spacer_are_config_errors() -> None:
 
 def test_cli_strategy_flag() -> None:
     args = _parser().parse_args(["transcribe", "a.wav", "--strategy", "per-turn"])
-    assert _build_config(args).attribute.strategy == "per-turn"
+    assert build_config(args).attribute.strategy == "per-turn"
     with pytest.raises(SystemExit):
         _parser().parse_args(["transcribe", "a.wav", "--strategy", "guess"])

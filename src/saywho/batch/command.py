@@ -1,0 +1,143 @@
+"""``saywho batch``: many files, resumable, on local worker processes or on a Ray cluster.
+
+    saywho batch INPUT... -o OUT_DIR [--workers N] [--ray [ADDRESS]] [transcribe options]
+
+INPUT is a file, a folder (walked recursively) or ``@LIST`` (a file of paths, one a line);
+``--list LIST`` says the same. Results mirror the inputs' folders under OUT_DIR; the
+manifest ``saywho-batch.sqlite`` there makes a second run redo only what is unfinished or
+whose content or options changed; ``saywho-batch-report.csv`` and ``.json`` list every file.
+
+Exit codes: 0 all done; 1 some files failed (the rest were done); 2 bad usage or config;
+3 a model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+
+from rich.console import Console
+
+from saywho import options
+from saywho.batch.display import BatchDisplay
+from saywho.batch.events import Event
+from saywho.batch.inputs import find_inputs
+from saywho.batch.jobs import Job, with_threads
+from saywho.batch.local import run_local
+from saywho.batch.report import REPORT_NAMES
+from saywho.batch.runner import Backend, BatchResult, run_batch
+from saywho.config import PipelineConfig
+from saywho.errors import ConfigError
+from saywho.formats import FORMATS, parse_formats
+
+__all__ = ["register"]
+
+EXIT_OK, EXIT_FAILED = 0, 1
+DEFAULT_FORMATS = "txt,srt,vtt,json,tsv"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``saywho batch`` to the command line."""
+    parser = commands.add_parser(
+        "batch", help="transcribe many files or folders; resumable; local workers or Ray"
+    )
+    parser.add_argument(
+        "inputs", nargs="*", metavar="INPUT", help="files, folders (recursive) or @LIST files"
+    )
+    parser.add_argument(
+        "--list", action="append", default=[], type=Path, metavar="LIST",
+        help="a file of input paths, one a line (relative to its folder); repeatable",
+    )  # fmt: skip
+    parser.add_argument("-o", "--output-dir", type=Path, required=True, help="where results go")
+    parser.add_argument(
+        "-f", "--formats", default=DEFAULT_FORMATS,
+        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {DEFAULT_FORMATS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int,
+        help="worker processes (local: default one per core; Ray: as the cluster's CPUs allow)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+        help="run on Ray: a cluster address (auto, HOST:PORT, ray://HOST:PORT) or none to "
+        "start a local Ray instance",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int,
+        help="CPU threads per worker (local default: cores / workers; Ray default: 1)",
+    )  # fmt: skip
+    options.add_recognize_options(parser)
+    options.add_speaker_options(parser)
+    options.add_config_option(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.set_defaults(run=_batch)
+
+
+def _batch(args: argparse.Namespace, console: Console) -> int:
+    formats = parse_formats(args.formats)
+    config = options.build_config(args)
+    for name in ("workers", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name} must be at least 1, got {value}")
+    arguments = [*args.inputs, *(f"@{path}" for path in args.list)]
+    if not arguments:
+        raise ConfigError("no inputs: name files, folders, or @LIST / --list LIST")
+    with console.status("finding media…"):
+        inputs = find_inputs(arguments, exclude=[args.output_dir], reserved=REPORT_NAMES)
+    if inputs.skipped:
+        console.print(f"{len(inputs.skipped)} files in the folders are not media: skipped")
+    if not inputs.files:
+        raise ConfigError("no media files among the inputs")
+    backend = _backend(args, config)
+    with BatchDisplay(console) as display:
+        result = run_batch(
+            inputs.files, args.output_dir.absolute(), config, formats, backend, display
+        )
+    _print_summary(console, result)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _backend(args: argparse.Namespace, config: PipelineConfig) -> Backend:
+    cores = os.cpu_count() or 1
+    if args.ray is not None:
+        from saywho.batch.ray_runner import run_ray
+
+        threads = args.threads or config.recognize.threads or 1
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never phone home
+        return partial(
+            run_ray,
+            config=with_threads(config, threads),
+            address=args.ray or None,
+            workers=args.workers,
+            threads=threads,
+        )
+    # One single-threaded worker per core: on the throughput benchmark it does more per CPU
+    # second than fewer workers with more threads each.
+    workers = args.workers or cores
+    threads = args.threads or config.recognize.threads or max(1, cores // workers)
+    return partial(_local, config=with_threads(config, threads), workers=workers)
+
+
+def _local(jobs: Sequence[Job], *, config: PipelineConfig, workers: int) -> Iterator[Event]:
+    return run_local(jobs, config, workers)
+
+
+def _print_summary(console: Console, result: BatchResult) -> None:
+    done = [row for row in result.rows if row.outcome.ok]
+    now = [row for row in done if row.this_run]
+    audio_s = sum(row.outcome.duration_s for row in now)
+    busy_s = sum(row.outcome.seconds for row in now)
+    rtf = f"{busy_s / audio_s:.3f}" if audio_s > 0 else "n/a"
+    console.print(
+        f"{len(done)} of {len(result.rows)} files done ({len(now)} this run) · "
+        f"{audio_s / 3600:.3f} h of audio this run · real-time factor per worker {rtf}"
+        + (f" · [red]{result.failed} failed[/red]" if result.failed else "")
+        + f" · report: {result.report[0]}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,130 @@
+"""One file of a batch, as a job a worker runs: transcribe, write the results, say how it went.
+
+The same :func:`run_job` runs in a local worker process and in a Ray actor, so a batch gives
+the same files whichever way it runs. Jobs and outcomes are small picklable values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from saywho.config import PipelineConfig
+from saywho.errors import SaywhoError
+from saywho.outputs import write_outputs
+from saywho.pipeline import Pipeline, ProgressHook
+
+__all__ = ["Job", "Outcome", "file_sha256", "options_fingerprint", "run_job", "with_threads"]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Transcribe ``source`` into ``out_dir/output.<format>`` for each of ``formats``."""
+
+    source: Path
+    output: PurePosixPath
+    out_dir: Path
+    formats: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one job went. ``error`` is ``None`` when it succeeded.
+
+    ``content_sha256`` is the hash of the input as it was read, and ``size_bytes`` and
+    ``mtime_ns`` its size and modification time just before (``None`` if it could not be
+    read); ``seconds`` is the wall-clock time the worker spent on it.
+    """
+
+    source: Path
+    output: PurePosixPath
+    content_sha256: str | None
+    duration_s: float
+    seconds: float
+    speakers: int | None
+    error: str | None
+    worker: str = ""
+    size_bytes: int | None = None
+    mtime_ns: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job succeeded."""
+        return self.error is None
+
+
+def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) -> Outcome:
+    """Hash, transcribe and write ``job``; a :class:`SaywhoError` becomes a failed outcome.
+
+    The results are written atomically, each format renamed into place when complete.
+    """
+    started = time.perf_counter()
+    digest: str | None = None
+    size: int | None = None
+    mtime: int | None = None
+    with contextlib.suppress(OSError):  # transcribe() below says why it cannot be read
+        stat = job.source.stat()
+        size, mtime = stat.st_size, stat.st_mtime_ns
+        digest = file_sha256(job.source)
+    try:
+        transcript = pipeline.transcribe(job.source, progress=progress)
+        folder = job.out_dir / job.output.parent
+        write_outputs(transcript, folder, job.output.name, job.formats)
+    except SaywhoError as error:
+        seconds = time.perf_counter() - started
+        return Outcome(
+            job.source, job.output, digest, 0.0, seconds, None, str(error), "", size, mtime
+        )
+    speakers = len(transcript.speakers) if pipeline.config.diarize.enabled else None
+    seconds = time.perf_counter() - started
+    return Outcome(
+        job.source,
+        job.output,
+        digest,
+        transcript.duration_s,
+        seconds,
+        speakers,
+        None,
+        "",
+        size,
+        mtime,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of the file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def options_fingerprint(config: PipelineConfig, formats: Sequence[str]) -> str:
+    """A hash of everything that changes a file's results: the config and the formats.
+
+    Thread counts change only the speed, so they are left out: a batch resumed with another
+    number of workers does not redo finished files.
+    """
+    return hashlib.sha256(options_text(config, formats).encode()).hexdigest()
+
+
+def options_text(config: PipelineConfig, formats: Sequence[str]) -> str:
+    """The options that :func:`options_fingerprint` hashes, as canonical JSON."""
+    options = dataclasses.asdict(with_threads(config, 0))
+    return json.dumps({"config": options, "formats": sorted(formats)}, sort_keys=True)
+
+
+def with_threads(config: PipelineConfig, threads: int) -> PipelineConfig:
+    """``config`` with ``threads`` CPU threads for recognition and diarization."""
+    return dataclasses.replace(
+        config, recognize=dataclasses.replace(config.recognize, threads=threads)
+    )

@@ -1,0 +1,95 @@
+"""Command-line options shared by ``saywho transcribe``, ``diarize`` and ``batch``.
+
+Each function adds one family of options to an argparse parser; :func:`build_config` turns
+the parsed values (defaults < ``--config`` TOML file < flags) into a :class:`PipelineConfig`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from saywho.config import STRATEGIES, PipelineConfig, config_from_options, merge_config
+from saywho.errors import ConfigError
+
+__all__ = [
+    "add_config_option",
+    "add_recognize_options",
+    "add_speaker_options",
+    "build_config",
+]
+
+_KEYS = (
+    *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
+    *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
+    "strategy",
+)
+
+
+def add_recognize_options(parser: argparse.ArgumentParser) -> None:
+    """Model, language, decoding, VAD and diarization switches, and the strategy."""
+    parser.add_argument(
+        "--model", help="base (default), tiny.en, a CTranslate2 model directory, or a hub name"
+    )
+    parser.add_argument("--language", help="language code such as en or de (default: detect)")
+    parser.add_argument("--task", choices=("transcribe", "translate"))
+    parser.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
+    parser.add_argument("--hotwords", help="words to favour (names, jargon)")
+    parser.add_argument("--beam-size", type=int)
+    parser.add_argument("--compute-type", help="int8 (default on CPU), float32, float16, …")
+    parser.add_argument(
+        "--no-vad",
+        dest="vad",
+        action="store_false",
+        default=None,
+        help="skip voice activity detection",
+    )
+    parser.add_argument(
+        "--no-diarize",
+        dest="diarize",
+        action="store_false",
+        default=None,
+        help="skip speaker diarization",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="attribute (default): recognize the whole file, then give words speakers; "
+        "per-turn: recognize each speaker turn; spacer: join turns with silence, recognize once",
+    )
+
+
+def add_speaker_options(parser: argparse.ArgumentParser) -> None:
+    """The speaker-count hints."""
+    parser.add_argument("--num-speakers", type=int, help="the number of speakers, if known")
+    parser.add_argument("--min-speakers", type=int, help="at least this many speakers")
+    parser.add_argument("--max-speakers", type=int, help="at most this many speakers")
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE.toml``."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML file with [vad], [recognize], [diarize] and [attribute] tables",
+    )
+
+
+def build_config(args: argparse.Namespace) -> PipelineConfig:
+    """Defaults, then the ``--config`` file, then the flags given; unknown keys are errors."""
+    config = PipelineConfig()
+    if getattr(args, "config", None) is not None:
+        config = merge_config(config, _read_toml(args.config))
+    return config_from_options(config, {key: getattr(args, key, None) for key in _KEYS})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from error
