@@ -234,7 +234,7 @@ def report(runs: Sequence[LongRun], argv: Sequence[str], model: str) -> str:
         f"- command: `{shlex.join(['python', 'benchmarks/long_files.py', *argv])}`",
         f"- code: git {_git_head()}",
         f"- pipeline: `Pipeline(PipelineConfig(recognize=RecognizeConfig(model={model!r})))`, "
-        "everything else default (VAD, Whisper in blocks of 600 s of speech, diarization, "
+        "everything else default (VAD, Whisper in blocks of at most 300 s of speech, diarization, "
         "attribution); one child process per file; RSS sampled every second, peak = VmHWM.",
         "",
         "| file | audio h | words | true spk | est spk | DER c0 % | miss % | FA % | conf % "

@@ -88,7 +88,7 @@ class RecognizeConfig:
     threads: int = 0
     compute_type: str = "int8"
     device: str = "cpu"
-    max_block_s: float = 600.0
+    max_block_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.max_block_s >= 30.0:

@@ -13,9 +13,14 @@ from saywho.errors import ModelError
 __all__ = ["load_session"]
 
 
-def load_session(path: Path, threads: int) -> Any:
-    """An onnxruntime CPU session for ``path`` using ``threads`` threads (0: all cores)."""
+def load_session(path: Path, threads: int, *, memory_arena: bool = True) -> Any:
+    """An onnxruntime CPU session for ``path`` using ``threads`` threads (0: all cores).
+
+    Without ``memory_arena`` the session returns its working memory after each call
+    instead of keeping its high-water mark for the next one.
+    """
     options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = memory_arena
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
