@@ -449,7 +449,7 @@ def targets_table(rows: Sequence[Row]) -> str:
         gap = mix["cpwer"] - mix["wer"]
         for target, value, met in (
             (
-                f"RTF ≤ {RTF_TARGET} (wall clock, loaded machine; CPU estimate in brackets)",
+                f"RTF ≤ {RTF_TARGET} (wall clock; CPU estimate in brackets)",
                 f"{every['rtf']:.3f} ({every['cpu_rtf']:.3f})",
                 every["rtf"] <= RTF_TARGET,
             ),
@@ -511,8 +511,8 @@ def report(
             "# Who said what: strategies and attribution rules",
             "",
             f"- machine: {platform.processor() or 'unknown'}, nproc "
-            f"{len(os.sched_getaffinity(0))}, {platform.platform()}; **shared with four other "
-            "helpers' jobs while this ran, so every time here is inflated by their load**",
+            f"{len(os.sched_getaffinity(0))}, {platform.platform()}; load average at the end "
+            f"{os.getloadavg()[0]:.2f} (other work on the machine inflates every time here)",
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             f"- command: `python benchmarks/who_said_what.py {' '.join(sys.argv[1:])}`".rstrip(),
             f"- code: {git_state()}",
