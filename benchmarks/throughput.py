@@ -241,10 +241,9 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {_cpu()}, {os.cpu_count()} cores, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
-        "- **the machine was shared with other work while this ran** (four other developers'"
-        " builds and tests on the same 2 cores): absolute numbers are inflated and noisy;"
-        " re-run on a quiet machine before quoting them (1-minute load average at the end:"
-        f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
+        "- 1-minute load average at the end:"
+        f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine"
+        " inflates the times)",
         f"- git commit: {_git_commit()}",
         f"- command: `{shlex.join(['python', 'benchmarks/throughput.py', *sys.argv[1:]])}`",
         f"- audio: {base.done} files, {base.audio_s:.0f} s in all ({source}); model"
@@ -283,7 +282,7 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
         " time, all its overheads included) times the cores, i.e. every core busy with saywho;"
         f" (b) the measured per-worker rate of {per_worker:.2f} audio hours per busy hour"
         " (1 worker, 1 thread, loading excluded) times the cores times the 2-worker efficiency"
-        " measured above (on a shared machine, a pessimistic bound).",
+        " measured above.",
         "",
         "| nodes x cores | (a) audio h per h | (a) 10,000 h take | (b) audio h per h |"
         " (b) 10,000 h take |",
