@@ -60,6 +60,20 @@ class Outcome:
         """Whether the job succeeded."""
         return self.error is None
 
+    @classmethod
+    def lost(cls, job: Job, worker: str, why: str) -> Outcome:
+        """The outcome of ``job`` when ``worker`` died on it (``why``: what is known)."""
+        return cls(
+            job.source,
+            job.output,
+            None,
+            0.0,
+            0.0,
+            None,
+            f"{job.source}: the {why} while transcribing it",
+            worker,
+        )
+
 
 def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) -> Outcome:
     """Hash, transcribe and write ``job``; a :class:`SaywhoError` becomes a failed outcome.

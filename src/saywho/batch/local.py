@@ -146,17 +146,7 @@ def _hear(pool: dict[str, _Worker], name: str, waiting: deque[Job]) -> Iterator[
 
 def _died(job: Job, worker: str, exitcode: int | None) -> Outcome:
     reason = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"{exitcode}"
-    return Outcome(
-        job.source,
-        job.output,
-        None,
-        0.0,
-        0.0,
-        None,
-        f"{job.source}: the worker process died while transcribing it (exit {reason}; "
-        "out of memory?)",
-        worker,
-    )
+    return Outcome.lost(job, worker, f"worker process died (exit {reason}; out of memory?)")
 
 
 def _stop(processes: Sequence[BaseProcess]) -> None:

@@ -122,16 +122,7 @@ def _hire(ray: Any, actor_class: Any, config: PipelineConfig) -> tuple[str, Any]
 
 def _died(job: Job, worker: str, error: Exception) -> Outcome:
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return Outcome(
-        job.source,
-        job.output,
-        None,
-        0.0,
-        0.0,
-        None,
-        f"{job.source}: the Ray worker died while transcribing it ({message})",
-        worker,
-    )
+    return Outcome.lost(job, worker, f"Ray worker died ({message})")
 
 
 def _ray() -> Any:
