@@ -104,6 +104,37 @@ def test_linking_a_batch_and_learning_the_recurring_stranger(
     assert "Scot" in speakers(again / "talk2.json").values()
 
 
+def test_a_batch_names_enrolled_voices_and_redoes_files_when_the_library_changes(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    library = tmp_path / "voices.sqlite3"
+    assert run("voices", "enroll", "Croak", media["croak"], "--voices", library) == 0
+    out = tmp_path / "out"
+    batch = ["batch", media["talk1"], "-o", out, "-f", "json", "--model", "tiny.en"]
+    batch += ["--workers", "1", "--voices", library]
+
+    def redone() -> bool:
+        report = json.loads((out / "saywho-batch-report.json").read_text(encoding="utf-8"))
+        (row,) = report["files"]
+        assert row["status"] == "done"
+        return bool(row["this_run"])
+
+    assert run(*batch) == 0
+    assert redone()
+    assert sorted(speakers(out / "talk1.json").values(), key=str) == ["Croak", None]
+    assert run(*batch) == 0
+    assert not redone()
+    # A renamed voice changes the results: the file is done again, under the new name.
+    assert run("voices", "rename", "Croak", "Kroak", "--voices", library) == 0
+    assert run(*batch) == 0
+    assert redone()
+    assert sorted(speakers(out / "talk1.json").values(), key=str) == ["Kroak", None]
+    # --no-identify is another option set: the file is redone, every speaker anonymous.
+    assert run(*batch, "--no-identify") == 0
+    assert redone()
+    assert set(speakers(out / "talk1.json").values()) == {None}
+
+
 def test_enrol_from_a_result_then_extract_that_person(
     media: dict[str, Path], tmp_path: Path
 ) -> None:

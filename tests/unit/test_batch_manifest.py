@@ -8,6 +8,7 @@ import os
 import sqlite3
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pytest
 
 from saywho.batch.inputs import MediaFile
@@ -15,6 +16,7 @@ from saywho.batch.jobs import Outcome, file_sha256, options_fingerprint, with_th
 from saywho.batch.manifest import MANIFEST_NAME, Manifest
 from saywho.config import PipelineConfig, RecognizeConfig
 from saywho.errors import OutputError
+from saywho.identify.naming import Identification, VoicePrint
 
 FORMATS = ("txt", "json")
 
@@ -49,6 +51,28 @@ def test_a_recorded_file_is_finished_until_something_changes(tmp_path: Path) -> 
         assert manifest.finished(media, other, out, FORMATS) is None
         (out / "sub" / "a.json").unlink()
         assert manifest.finished(media, key, out, FORMATS) is None
+
+
+def test_the_voices_that_name_speakers_are_part_of_the_fingerprint() -> None:
+    def library(*voices: tuple[str, float]) -> Identification:
+        prints = tuple(VoicePrint(name, np.full(4, value, np.float32)) for name, value in voices)
+        return Identification(prints, 0.5, "model-sha")
+
+    plain = options_fingerprint(PipelineConfig(), FORMATS)
+    named = options_fingerprint(PipelineConfig(), FORMATS, library(("Ann", 0.5), ("Bo", 0.1)))
+    assert named != plain
+    # The order voices come out of the library does not matter; everything else does.
+    assert named == options_fingerprint(
+        PipelineConfig(), FORMATS, library(("Bo", 0.1), ("Ann", 0.5))
+    )
+    changed = [
+        library(("Ann", 0.5), ("Bob", 0.1)),  # renamed
+        library(("Ann", 0.5), ("Bo", 0.2)),  # re-enrolled
+        library(("Ann", 0.5)),  # removed
+        dataclasses.replace(library(("Ann", 0.5), ("Bo", 0.1)), threshold=0.6),
+        dataclasses.replace(library(("Ann", 0.5), ("Bo", 0.1)), model_sha256="other"),
+    ]
+    assert len({named, *(options_fingerprint(PipelineConfig(), FORMATS, c) for c in changed)}) == 6
 
 
 def test_changed_content_is_not_finished_but_a_touch_is(tmp_path: Path) -> None:

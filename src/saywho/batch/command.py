@@ -6,6 +6,8 @@ INPUT is a file, a folder (walked recursively) or ``@LIST`` (a file of paths, on
 ``--list LIST`` says the same. Results mirror the inputs' folders under OUT_DIR; the
 manifest ``saywho-batch.sqlite`` there makes a second run redo only what is unfinished or
 whose content or options changed; ``saywho-batch-report.csv`` and ``.json`` list every file.
+Speakers are named from the voice library as in ``saywho transcribe`` (``--identify``, on when
+the library has voices); enrolling, renaming or removing a voice redoes the files it may name.
 
 Exit codes: 0 all done; 1 some files failed (the rest were done); 2 bad usage or config;
 3 a model could not be loaded.
@@ -32,6 +34,7 @@ from saywho.batch.runner import Backend, BatchResult, run_batch
 from saywho.config import PipelineConfig
 from saywho.errors import ConfigError
 from saywho.formats import FORMATS, parse_formats
+from saywho.identify.command import Naming, add_identify_arguments
 
 __all__ = ["register"]
 
@@ -72,6 +75,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     options.add_recognize_options(parser)
     options.add_speaker_options(parser)
     options.add_config_option(parser)
+    add_identify_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser.set_defaults(run=_batch)
@@ -80,6 +84,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _batch(args: argparse.Namespace, console: Console) -> int:
     formats = parse_formats(args.formats)
     config = options.build_config(args)
+    identification = Naming.from_args(args).identification
     for name in ("workers", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -96,7 +101,13 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
     backend = _backend(args, config)
     with BatchDisplay(console) as display:
         result = run_batch(
-            inputs.files, args.output_dir.absolute(), config, formats, backend, display
+            inputs.files,
+            args.output_dir.absolute(),
+            config,
+            formats,
+            backend,
+            display,
+            identification,
         )
     _print_summary(console, result)
     return EXIT_FAILED if result.failed else EXIT_OK

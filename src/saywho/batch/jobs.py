@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from saywho.config import PipelineConfig
 from saywho.errors import SaywhoError
+from saywho.identify.naming import Identification
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline, ProgressHook
 
@@ -27,12 +28,14 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """Transcribe ``source`` into ``out_dir/output.<format>`` for each of ``formats``."""
+    """Transcribe ``source`` into ``out_dir/output.<format>`` for each of ``formats``,
+    naming its speakers with ``identification`` when there is one."""
 
     source: Path
     output: PurePosixPath
     out_dir: Path
     formats: tuple[str, ...]
+    identification: Identification | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         digest = file_sha256(job.source)
     try:
         transcript = pipeline.transcribe(job.source, progress=progress)
+        if job.identification is not None:
+            transcript = job.identification.apply(transcript)
         folder = job.out_dir / job.output.parent
         write_outputs(transcript, folder, job.output.name, job.formats)
     except SaywhoError as error:
@@ -122,19 +127,33 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def options_fingerprint(config: PipelineConfig, formats: Sequence[str]) -> str:
-    """A hash of everything that changes a file's results: the config and the formats.
+def options_fingerprint(
+    config: PipelineConfig,
+    formats: Sequence[str],
+    identification: Identification | None = None,
+) -> str:
+    """A hash of everything that changes a file's results: the config, the formats and, when
+    speakers are named, the voices and threshold (enrolling or renaming a voice redoes files).
 
     Thread counts change only the speed, so they are left out: a batch resumed with another
     number of workers does not redo finished files.
     """
-    return hashlib.sha256(options_text(config, formats).encode()).hexdigest()
+    return hashlib.sha256(options_text(config, formats, identification).encode()).hexdigest()
 
 
-def options_text(config: PipelineConfig, formats: Sequence[str]) -> str:
+def options_text(
+    config: PipelineConfig,
+    formats: Sequence[str],
+    identification: Identification | None = None,
+) -> str:
     """The options that :func:`options_fingerprint` hashes, as canonical JSON."""
-    options = dataclasses.asdict(with_threads(config, 0))
-    return json.dumps({"config": options, "formats": sorted(formats)}, sort_keys=True)
+    options: dict[str, object] = {
+        "config": dataclasses.asdict(with_threads(config, 0)),
+        "formats": sorted(formats),
+    }
+    if identification is not None:
+        options["identify"] = identification.describe()
+    return json.dumps(options, sort_keys=True)
 
 
 def with_threads(config: PipelineConfig, threads: int) -> PipelineConfig:

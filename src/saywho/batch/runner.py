@@ -22,6 +22,7 @@ from saywho.batch.jobs import Job, Outcome, options_fingerprint, options_text
 from saywho.batch.manifest import Manifest
 from saywho.batch.report import ReportRow, write_report
 from saywho.config import PipelineConfig
+from saywho.identify.naming import Identification
 
 __all__ = ["Backend", "BatchPlan", "BatchResult", "Observer", "plan_batch", "run_batch"]
 
@@ -67,15 +68,16 @@ def plan_batch(
     config: PipelineConfig,
     formats: tuple[str, ...],
     manifest: Manifest,
+    identification: Identification | None = None,
 ) -> BatchPlan:
     """Split ``files`` into jobs still to do and outcomes already in ``manifest``."""
-    fingerprint = options_fingerprint(config, formats)
+    fingerprint = options_fingerprint(config, formats, identification)
     jobs: list[Job] = []
     earlier: list[Outcome] = []
     for media in files:
         record = manifest.finished(media, fingerprint, out_dir, formats)
         if record is None:
-            jobs.append(Job(media.path, media.output, out_dir, formats))
+            jobs.append(Job(media.path, media.output, out_dir, formats, identification))
         else:
             earlier.append(record.outcome)
     durations = {media.path: media.duration_s for media in files}
@@ -89,12 +91,16 @@ def run_batch(
     formats: tuple[str, ...],
     backend: Backend,
     observer: Observer | None = None,
+    identification: Identification | None = None,
 ) -> BatchResult:
-    """Transcribe what is left of ``files`` into ``out_dir``, resumably; write the report."""
-    fingerprint = options_fingerprint(config, formats)
-    options = options_text(config, formats)
+    """Transcribe what is left of ``files`` into ``out_dir``, resumably; write the report.
+
+    With ``identification``, speakers who match its voices are named in every result.
+    """
+    fingerprint = options_fingerprint(config, formats, identification)
+    options = options_text(config, formats, identification)
     with Manifest(out_dir) as manifest:
-        plan = plan_batch(files, out_dir, config, formats, manifest)
+        plan = plan_batch(files, out_dir, config, formats, manifest, identification)
         if observer is not None:
             observer.planned(plan, len(files))
         latest: dict[Path, ReportRow] = {o.source: ReportRow(o, False) for o in plan.earlier}

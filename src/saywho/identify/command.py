@@ -32,9 +32,9 @@ from saywho.identify.extract import extract_spans, render, resolve_speaker
 from saywho.identify.match import DEFAULT_THRESHOLD
 from saywho.identify.naming import (
     EMBEDDING_MODEL,
+    Identification,
     VoicePrint,
     embedding_model_sha256,
-    identify,
     link_speakers,
     speech_seconds,
     with_names,
@@ -43,7 +43,13 @@ from saywho.identify.store import VoiceLibrary, library_path
 from saywho.pipeline import Pipeline
 from saywho.types import Span, Transcript
 
-__all__ = ["Naming", "add_naming_arguments", "register_extract", "register_voices"]
+__all__ = [
+    "Naming",
+    "add_identify_arguments",
+    "add_naming_arguments",
+    "register_extract",
+    "register_voices",
+]
 
 EXIT_OK = 0
 
@@ -52,7 +58,22 @@ EXIT_OK = 0
 
 
 def add_naming_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--identify/--no-identify``, ``--voices``, ``--link-speakers``, ``--learn``."""
+    """The identify arguments, and ``--link-speakers`` and ``--learn``."""
+    add_identify_arguments(parser)
+    parser.add_argument(
+        "--link-speakers",
+        action="store_true",
+        help="give the same unknown person the same label in every file of the batch",
+    )
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="with --link-speakers: store unknown voices heard in 2+ files as unknown-N",
+    )
+
+
+def add_identify_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--identify/--no-identify``, ``--voices``, ``--identify-threshold``."""
     parser.add_argument(
         "--identify",
         action=argparse.BooleanOptionalAction,
@@ -65,16 +86,6 @@ def add_naming_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_THRESHOLD,
         help=f"cosine similarity a voice needs to get a name (default {DEFAULT_THRESHOLD})",
-    )
-    parser.add_argument(
-        "--link-speakers",
-        action="store_true",
-        help="give the same unknown person the same label in every file of the batch",
-    )
-    parser.add_argument(
-        "--learn",
-        action="store_true",
-        help="with --link-speakers: store unknown voices heard in 2+ files as unknown-N",
     )
 
 
@@ -109,11 +120,17 @@ class Naming:
             raise ConfigError("--learn needs --link-speakers")
         return cls(path, prints, sha256, threshold, link, learn)
 
+    @property
+    def identification(self) -> Identification | None:
+        """The identify step alone, or ``None`` when it is off or the library is empty."""
+        if not self.prints or self.model_sha256 is None:
+            return None
+        return Identification(self.prints, self.threshold, self.model_sha256)
+
     def one(self, transcript: Transcript) -> Transcript:
         """Name the speakers of one transcript."""
-        if not self.prints or self.model_sha256 is None:
-            return transcript
-        return identify(transcript, self.prints, self.threshold, model_sha256=self.model_sha256)
+        identification = self.identification
+        return transcript if identification is None else identification.apply(transcript)
 
     def batch(self, transcripts: Sequence[Transcript]) -> tuple[tuple[Transcript, ...], list[str]]:
         """Link labels across the batch (and learn recurring strangers); returns the new

@@ -1,6 +1,7 @@
 """Names and labels on finished transcripts (pure: transcripts in, new transcripts out).
 
-* :func:`identify` gives diarized speakers the names of enrolled voices (open set).
+* :func:`identify` gives diarized speakers the names of enrolled voices (open set);
+  :class:`Identification` is the same with its voices and threshold bundled, to send to workers.
 * :func:`link_speakers` gives the same person the same label in every transcript of a batch.
 * :func:`relabel` and :func:`with_names` rewrite labels and names everywhere in a transcript.
 """
@@ -8,6 +9,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +23,7 @@ from saywho.types import Speaker, Transcript, Turn, Utterance, Word
 
 __all__ = [
     "EMBEDDING_MODEL",
+    "Identification",
     "VoicePrint",
     "embedding_model_sha256",
     "identify",
@@ -39,6 +43,32 @@ class VoicePrint:
 
     name: str
     embedding: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """Everything :func:`identify` needs, as one picklable value: a snapshot of the library."""
+
+    voices: tuple[VoicePrint, ...]
+    threshold: float
+    model_sha256: str
+
+    def apply(self, transcript: Transcript) -> Transcript:
+        """``transcript`` with its speakers named (see :func:`identify`)."""
+        return identify(transcript, self.voices, self.threshold, model_sha256=self.model_sha256)
+
+    def describe(self) -> dict[str, object]:
+        """What decides the names, as JSON-ready data: a change here changes the results."""
+        prints = hashlib.sha256()
+        for voice in sorted(self.voices, key=lambda v: v.name):
+            prints.update(json.dumps(voice.name).encode())
+            prints.update(np.ascontiguousarray(voice.embedding, dtype="<f4").tobytes())
+        return {
+            "voices": sorted(v.name for v in self.voices),
+            "prints_sha256": prints.hexdigest(),
+            "threshold": self.threshold,
+            "model_sha256": self.model_sha256,
+        }
 
 
 def embedding_model_sha256(transcript: Transcript) -> str | None:
