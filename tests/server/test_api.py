@@ -188,44 +188,31 @@ def test_rerun_with_other_options_and_delete(server: Server, speech_wav: Path) -
     assert not (server.data_dir / "jobs" / job["id"]).exists()
 
 
-def test_voice_library_endpoints(server: Server, done_job: str, long_wav: Path) -> None:
+def test_voice_library_endpoints_and_names_on_later_jobs(server: Server, long_wav: Path) -> None:
     with server.client() as client:
-        available = client.get("/v1/info").json()["voice_library"]
-        if available:  # a build with saywho.identify: the real library, in the data dir
-            job = upload(client, long_wav, language="en").json()["jobs"][0]  # enough speech
-            assert wait_for(client, job["id"], finished)["status"] == "done"
-            _enrol_rename_remove(client, job["id"])
-            return
-        answers = [
-            client.get("/v1/voices"),
-            client.post(
-                "/v1/voices", json={"job_id": done_job, "label": "SPEAKER_00", "name": "D"}
-            ),
-            client.post(f"/v1/jobs/{done_job}/enroll", json={"label": "SPEAKER_00", "name": "D"}),
-            client.patch("/v1/voices/D", json={"name": "E"}),
-            client.delete("/v1/voices/D"),
-        ]
-        page = client.get(f"/jobs/{done_job}").text
-    for response in answers:
-        assert response.status_code == 501, response.text
-        assert "no voice library" in response.json()["detail"]
-    assert 'class="remember"' not in page
-
-
-def _enrol_rename_remove(client: httpx.Client, job_id: str) -> None:
-    enrolled = client.post(f"/v1/jobs/{job_id}/enroll", json={"label": "SPEAKER_00", "name": "Dee"})
-    assert enrolled.status_code == 201, enrolled.text
-    assert enrolled.json()["name"] == "Dee" and enrolled.json()["samples"] == 1
-    assert [v["name"] for v in client.get("/v1/voices").json()["voices"]] == ["Dee"]
-    speakers = client.get(f"/v1/jobs/{job_id}/speakers").json()["speakers"]
-    assert speakers == [{"label": "SPEAKER_00", "name": "Dee"}]
-    assert 'class="remember"' in client.get(f"/jobs/{job_id}").text
-    renamed = client.patch("/v1/voices/Dee", json={"name": "Diane"})
-    assert renamed.status_code == 200 and renamed.json()["name"] == "Diane"
-    assert client.patch("/v1/voices/Nobody", json={"name": "X"}).status_code == 404
-    assert client.delete("/v1/voices/Diane").status_code == 204
-    assert client.get("/v1/voices").json()["voices"] == []
-    assert client.delete("/v1/voices/Diane").status_code == 404
+        job = upload(client, long_wav, language="en").json()["jobs"][0]  # enough speech
+        assert wait_for(client, job["id"], finished)["status"] == "done"
+        enrolled = client.post(
+            f"/v1/jobs/{job['id']}/enroll", json={"label": "SPEAKER_00", "name": "Dee"}
+        )
+        assert enrolled.status_code == 201, enrolled.text
+        assert enrolled.json()["name"] == "Dee" and enrolled.json()["samples"] == 1
+        assert [v["name"] for v in client.get("/v1/voices").json()["voices"]] == ["Dee"]
+        speakers = client.get(f"/v1/jobs/{job['id']}/speakers").json()["speakers"]
+        assert speakers == [{"label": "SPEAKER_00", "name": "Dee"}]
+        assert 'class="remember"' in client.get(f"/jobs/{job['id']}").text
+        # A later job with the same voice is named from the library.
+        later = upload(client, long_wav, language="en").json()["jobs"][0]
+        assert wait_for(client, later["id"], finished)["status"] == "done"
+        result = client.get(f"/v1/jobs/{later['id']}/result", params={"format": "json"}).json()
+        assert [(s["label"], s["name"]) for s in result["speakers"]] == [("SPEAKER_00", "Dee")]
+        assert result["speakers"][0]["confidence"] > 0.5
+        renamed = client.patch("/v1/voices/Dee", json={"name": "Diane"})
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Diane"
+        assert client.patch("/v1/voices/Nobody", json={"name": "X"}).status_code == 404
+        assert client.delete("/v1/voices/Diane").status_code == 204
+        assert client.get("/v1/voices").json()["voices"] == []
+        assert client.delete("/v1/voices/Diane").status_code == 404
 
 
 def test_events_stream_the_job_list(server: Server, done_job: str) -> None:

@@ -43,13 +43,7 @@ from saywho.server.review import review_page
 from saywho.server.security import RateLimiter, TokenCheck, token_required
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
-from saywho.server.voices import (
-    NoVoiceLibrary,
-    Voice,
-    VoiceLibrary,
-    VoiceLibraryUnavailableError,
-    open_voice_library,
-)
+from saywho.server.voices import Voice, VoiceLibrary, open_voice_library
 from saywho.server.worker import WorkerPool
 
 __all__ = ["create_app"]
@@ -132,10 +126,8 @@ def create_app(
     paths = settings.paths
     paths.root.mkdir(parents=True, exist_ok=True)
     store = JobStore(paths.database)
-    pool = WorkerPool(store, paths, settings.config, settings.workers)
-    if voices is None:
-        voices = open_voice_library(settings.voices_path)
-    library: VoiceLibrary = voices if voices is not None else NoVoiceLibrary()
+    library = voices if voices is not None else open_voice_library(settings.voices_path)
+    pool = WorkerPool(store, paths, settings.config, settings.workers, library)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -198,9 +190,7 @@ def create_app(
     def review(job_id: str) -> HTMLResponse:
         job = done_or_409(job_id)
         transcript = read_result(paths.result(job.id))
-        return HTMLResponse(
-            review_page(transcript, job.id, job.media_type, voices=voices is not None)
-        )
+        return HTMLResponse(review_page(transcript, job.id, job.media_type))
 
     # -- API ------------------------------------------------------------------------------
 
@@ -214,7 +204,6 @@ def create_app(
             "default_model": settings.config.recognize.model,
             "token_required": token_required(settings.auth, client),
             "max_upload_bytes": settings.max_upload_bytes,
-            "voice_library": voices is not None,
         }
 
     @app.post("/v1/login", summary="Check the API token and keep it in a cookie for the page")
@@ -331,7 +320,7 @@ def create_app(
     def enroll_from_job(job_id: str, body: SpeakerRequest) -> dict[str, Any]:
         return _enroll(library, paths_result=paths.result, job=done_or_409(job_id), body=body)
 
-    @app.get("/v1/voices", summary="The voice library", responses={501: {"description": "none"}})
+    @app.get("/v1/voices", summary="The voice library")
     def list_voices() -> dict[str, list[dict[str, Any]]]:
         return {"voices": [_voice(v) for v in library.list_voices()]}
 
@@ -457,7 +446,6 @@ def _static(name: str) -> str:
 def _add_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[SaywhoError], int]] = [
         (UploadError, 400),
-        (VoiceLibraryUnavailableError, 501),
         (AudioDecodeError, 415),
         (ConfigError, 422),
         (OutputError, 422),

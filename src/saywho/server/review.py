@@ -12,15 +12,9 @@ from saywho.types import Transcript
 __all__ = ["review_page"]
 
 
-def review_page(transcript: Transcript, job_id: str, media_type: str, *, voices: bool) -> str:
-    """The review page of job ``job_id`` (whose media has ``media_type``).
-
-    ``voices``: whether the server has a voice library ("remember this voice" buttons).
-    """
-    api = ReviewApi(
-        rename_url=f"/v1/jobs/{job_id}/rename",
-        enroll_url=f"/v1/jobs/{job_id}/enroll" if voices else None,
-    )
+def review_page(transcript: Transcript, job_id: str, media_type: str) -> str:
+    """The review page of job ``job_id`` (whose media has ``media_type``)."""
+    api = ReviewApi(rename_url=f"/v1/jobs/{job_id}/rename", enroll_url=f"/v1/jobs/{job_id}/enroll")
     return render_review(
         transcript, media_src=f"/v1/jobs/{job_id}/media", media_type=media_type, api=api
     )

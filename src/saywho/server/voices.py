@@ -1,34 +1,24 @@
-"""The voice library as the server sees it: a small interface, an adapter, and "not available".
+"""The voice library as the server sees it: a small interface and its ``saywho.identify`` adapter.
 
 The library itself (enrolled voices, matching) lives in ``saywho.identify``; the server only
-calls :class:`VoiceLibrary`. :func:`open_voice_library` returns the ``saywho.identify``
-adapter when that package is installed, else :class:`NoVoiceLibrary`, whose every call is a
-:class:`VoiceLibraryUnavailableError` (HTTP 501). Voices are known by their name.
+calls :class:`VoiceLibrary`. Voices are known by their name.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from saywho.errors import SaywhoError
+from saywho import models
+from saywho.identify import DEFAULT_THRESHOLD, default_library_path, enroll_from_transcript
+from saywho.identify import Voice as StoredVoice
+from saywho.identify import VoiceLibrary as Store
+from saywho.identify.naming import EMBEDDING_MODEL, Identification
 from saywho.types import Transcript
 
-__all__ = [
-    "IdentifyVoices",
-    "NoVoiceLibrary",
-    "Voice",
-    "VoiceLibrary",
-    "VoiceLibraryUnavailableError",
-    "open_voice_library",
-]
-
-
-class VoiceLibraryUnavailableError(SaywhoError):
-    """This server has no voice library."""
+__all__ = ["IdentifyVoices", "Voice", "VoiceLibrary", "open_voice_library"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,72 +49,57 @@ class VoiceLibrary(Protocol):
         """Remove a voice; ``LookupError`` if there is none called ``name``."""
         ...
 
-
-class NoVoiceLibrary:
-    """The library of a server built without ``saywho.identify``: every call says so."""
-
-    message = (
-        "this server has no voice library (saywho.identify is not installed in this build); "
-        "speaker names can still be set per job with POST /v1/jobs/{id}/rename"
-    )
-
-    def list_voices(self) -> Sequence[Voice]:
-        raise VoiceLibraryUnavailableError(self.message)
-
-    def enroll(self, transcript: Transcript, label: str, name: str) -> Voice:
-        raise VoiceLibraryUnavailableError(self.message)
-
-    def rename(self, name: str, new_name: str) -> Voice:
-        raise VoiceLibraryUnavailableError(self.message)
-
-    def remove(self, name: str) -> None:
-        raise VoiceLibraryUnavailableError(self.message)
+    def name_speakers(self, transcript: Transcript) -> Transcript:
+        """``transcript`` with the speakers who match an enrolled voice named after it."""
+        ...
 
 
 class IdentifyVoices:
-    """The ``saywho.identify`` voice library at ``path`` (opened for each call)."""
+    """The ``saywho.identify`` voice library at ``path`` (opened for each call, so several
+    worker threads and requests share it safely through SQLite)."""
 
-    def __init__(self, identify: Any, path: Path) -> None:
-        self._identify = identify
+    def __init__(self, path: Path, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.path = path
+        self.threshold = threshold
 
     def list_voices(self) -> Sequence[Voice]:
-        with self._open() as library:
+        with Store(self.path) as library:
             return [_voice(v) for v in library.voices()]
 
     def enroll(self, transcript: Transcript, label: str, name: str) -> Voice:
-        with self._open() as library:
-            self._identify.enroll_from_transcript(library, transcript, label, name)
+        with Store(self.path) as library:
+            enroll_from_transcript(library, transcript, label, name)
             return _voice(library.voice(name.strip()))
 
     def rename(self, name: str, new_name: str) -> Voice:
-        with self._open() as library:
-            self._require(library, name)
+        with Store(self.path) as library:
+            _require(library, name)
             library.rename(name, new_name)
             return _voice(library.voice(new_name.strip()))
 
     def remove(self, name: str) -> None:
-        with self._open() as library:
-            self._require(library, name)
+        with Store(self.path) as library:
+            _require(library, name)
             library.remove(name)
 
-    def _open(self) -> Any:
-        return self._identify.VoiceLibrary(self.path)
-
-    @staticmethod
-    def _require(library: Any, name: str) -> None:
-        if name.strip() not in library.names():
-            raise LookupError(name)
-
-
-def open_voice_library(path: Path | None) -> VoiceLibrary | None:
-    """The ``saywho.identify`` library at ``path`` (None: its default), or None if not installed."""
-    try:
-        identify = importlib.import_module("saywho.identify")
-    except ImportError:
-        return None
-    return IdentifyVoices(identify, path if path is not None else identify.default_library_path())
+    def name_speakers(self, transcript: Transcript) -> Transcript:
+        sha256 = models.spec(EMBEDDING_MODEL).sha256
+        with Store(self.path) as library:
+            prints = library.prints(sha256)
+        if not prints:
+            return transcript
+        return Identification(prints, self.threshold, sha256).apply(transcript)
 
 
-def _voice(voice: Any) -> Voice:
-    return Voice(str(voice.name), len(voice.samples), round(float(voice.seconds), 3))
+def open_voice_library(path: Path | None) -> IdentifyVoices:
+    """The library at ``path`` (None: the user's default library)."""
+    return IdentifyVoices(path if path is not None else default_library_path())
+
+
+def _require(library: Store, name: str) -> None:
+    if name.strip() not in library.names():
+        raise LookupError(name)
+
+
+def _voice(voice: StoredVoice) -> Voice:
+    return Voice(voice.name, len(voice.samples), round(float(voice.seconds), 3))

@@ -2,7 +2,8 @@
 
 A worker claims the oldest queued job from the store, transcribes it with a
 :class:`~saywho.pipeline.Pipeline` it keeps between jobs (models load once per worker and
-set of options), reports progress to the store, and writes the result atomically.
+set of options), reports progress to the store, names the speakers whose voices are in the
+library, and writes the result atomically.
 Deleting or re-queuing a running job stops it at its next progress report.
 """
 
@@ -22,6 +23,7 @@ from saywho.formats import write
 from saywho.pipeline import Pipeline
 from saywho.server.jobs import Job, JobStore
 from saywho.server.settings import DataDir
+from saywho.server.voices import VoiceLibrary
 
 __all__ = ["WorkerPool", "overall_percent"]
 
@@ -57,11 +59,20 @@ class _InterruptedError(Exception):
 
 
 class WorkerPool:
-    """``count`` worker threads sharing ``store``; start with :meth:`start`."""
+    """``count`` worker threads sharing ``store``; start with :meth:`start`. Results get
+    names from ``voices``."""
 
-    def __init__(self, store: JobStore, paths: DataDir, config: PipelineConfig, count: int):
+    def __init__(
+        self,
+        store: JobStore,
+        paths: DataDir,
+        config: PipelineConfig,
+        count: int,
+        voices: VoiceLibrary,
+    ):
         self.store = store
         self.paths = paths
+        self.voices = voices
         threads = max(1, (os.cpu_count() or 1) // count)
         self.config = dataclasses.replace(
             config,
@@ -110,6 +121,7 @@ class WorkerPool:
             hook = _Reporter(self.store, job, self._stop, diarize=config.diarize.enabled)
             transcript = pipeline.transcribe(self.paths.media(job.id), progress=hook)
             transcript = dataclasses.replace(transcript, source=job.filename)
+            transcript = self.voices.name_speakers(transcript)
             with atomic_text_file(self.paths.result(job.id)) as stream:
                 write(transcript, "json", stream)
             self.store.finish(job, transcript.duration_s)
