@@ -1,4 +1,5 @@
-"""Audio input: decoding any container to 16 kHz mono float32."""
+"""Audio input and output: decoding any container to 16 kHz mono float32, and writing
+mono samples back to WAV or FLAC."""
 
 from saywho.audio.decode import SAMPLE_RATE, decode
 

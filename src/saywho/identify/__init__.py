@@ -4,7 +4,7 @@ store.py    the SQLite voice library (adapter)
 match.py    prints, one-to-one open-set matching, cross-file linking (pure)
 naming.py   the same on transcripts: identify, link_speakers, relabel (pure)
 enroll.py   prints from audio (diarizer + CAM++) or from a transcript's speaker
-extract.py  one person's speech in or out of a recording (pure); encode.py writes it
+extract.py  one person's speech in or out of a recording (pure); saywho.audio.encode writes it
 """
 
 from saywho.identify.enroll import MIN_ENROLL_SPEECH_S, Enroller, Enrolment, enroll_from_transcript

@@ -23,10 +23,10 @@ from rich.table import Table
 
 from saywho import models
 from saywho.audio import decode
+from saywho.audio.encode import AUDIO_FORMATS, write_audio
 from saywho.config import DiarizeConfig, PipelineConfig, RecognizeConfig
 from saywho.errors import ConfigError
 from saywho.formats.json import read_json
-from saywho.identify.encode import AUDIO_FORMATS, write_audio
 from saywho.identify.enroll import Enroller, enroll_from_transcript
 from saywho.identify.extract import extract_spans, render, resolve_speaker
 from saywho.identify.match import DEFAULT_THRESHOLD
