@@ -1,18 +1,35 @@
-"""Tell media from other files cheaply: open the container header with PyAV, decode nothing.
+"""Tell media from other files before transcribing them; like :mod:`saywho.audio.decode`, an
+adapter over ``av``.
 
-Decoding a whole file to find out whether it is audio would cost as much as transcribing
-it; reading the header costs milliseconds. Like :mod:`saywho.audio.decode`, an adapter
-over ``av``.
+* :func:`probe_duration_s` opens the container header and decodes nothing: milliseconds a
+  file, for walking folders of thousands (batches).
+* :func:`probe_media` also decodes the first audio frame and names a MIME type for a browser's
+  player: for uploads, whose names are never trusted (the server).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import av.error
 
-__all__ = ["probe_duration_s"]
+from saywho.errors import AudioDecodeError
+
+__all__ = ["MediaProbe", "probe_duration_s", "probe_media"]
+
+_MAX_PACKETS = 200
+_AUDIO_TYPES = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+    "aac": "audio/aac",
+    "matroska,webm": "audio/webm",
+    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
+}
+_VIDEO_TYPES = {"matroska,webm": "video/webm", "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4"}
 
 
 def probe_duration_s(path: Path) -> float | None:
@@ -33,3 +50,43 @@ def probe_duration_s(path: Path) -> float | None:
             return 0.0
     except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaProbe:
+    """What the probe found: a MIME type for the player, and the declared duration."""
+
+    media_type: str
+    duration_s: float | None
+
+
+def probe_media(path: Path) -> MediaProbe:
+    """Check that ``path`` holds an audio stream that decodes.
+
+    Raises :class:`AudioDecodeError` (with a reason a user can act on) when it does not.
+    """
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioDecodeError("has no audio stream")
+            stream = container.streams.audio[0]
+            if not _decodes(container, stream):
+                raise AudioDecodeError("its audio stream holds no decodable sound")
+            has_video = bool(container.streams.video)
+            name = container.format.name
+            duration_s = container.duration / 1_000_000 if container.duration else None
+    except AudioDecodeError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise AudioDecodeError(f"is not audio or video we can decode ({error})") from None
+    types = _VIDEO_TYPES if has_video else _AUDIO_TYPES
+    return MediaProbe(types.get(name, "application/octet-stream"), duration_s)
+
+
+def _decodes(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> bool:
+    for count, packet in enumerate(container.demux(stream)):
+        if count >= _MAX_PACKETS:
+            return False
+        if any(True for _ in packet.decode()):
+            return True
+    return False

@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saywho import __version__
+from saywho.audio.probe import probe_media
 from saywho.errors import AudioDecodeError, ConfigError, OutputError, SaywhoError
 from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
-from saywho.server.media import probe
 from saywho.server.options import JobOptions
 from saywho.server.results import (
     UnknownSpeakerError,
@@ -378,7 +378,7 @@ def _queue_upload(
     probes = []
     for part in uploaded:
         try:
-            probes.append(probe(part.path))
+            probes.append(probe_media(part.path))
         except AudioDecodeError as error:
             raise AudioDecodeError(f"{part.filename}: {error}") from None
     _check_queue(store, settings, len(uploaded))
