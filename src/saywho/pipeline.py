@@ -233,20 +233,32 @@ class Pipeline:
     def _recognize_joined(
         self, audio: Audio, groups: tuple[Turn, ...], hook: ProgressHook, keep: ArtifactHook
     ) -> Recognition:
-        """All groups at once, spacers between them; groups Whisper blurred, one by one."""
+        """Groups joined by spacers, at most ``max_block_s`` at a time; the groups Whisper
+        blurred, one by one. The language found in the first chunk holds for the rest."""
         recognizer = self._require_recognizer()
         spacer_s = self.config.attribute.spacer_s
-        layout = strategies.spacer_layout(groups, spacer_s)
         total_s = audio.duration_s
-        hook("recognize", 0.0, total_s)
-        heard = recognizer.recognize(_joined(audio, groups, spacer_s))
-        mapped = strategies.map_back(heard.utterances, layout, spacer_s)
-        keep("retried", tuple(groups[i] for i in mapped.failed))
-        retried = self._recognize_each(
-            audio, tuple(groups[i] for i in mapped.failed), hook, language=heard.language
-        )
-        utterances = sorted((*mapped.utterances, *retried.utterances), key=lambda u: u.span.start)
-        return Recognition(heard.language, heard.language_probability, tuple(utterances))
+        chunks = strategies.spacer_chunks(groups, spacer_s, self.config.recognize.max_block_s)
+        language = self.config.recognize.language
+        probability = None
+        utterances: list[Utterance] = []
+        failed: list[Turn] = []
+        for number, (first, stop) in enumerate(chunks):
+            hook("recognize", groups[first].span.start, total_s)
+            chunk = groups[first:stop]
+            heard = recognizer.recognize(_joined(audio, chunk, spacer_s), language=language)
+            if number == 0:
+                language, probability = heard.language, heard.language_probability
+            mapped = strategies.map_back(
+                heard.utterances, strategies.spacer_layout(chunk, spacer_s), spacer_s
+            )
+            utterances.extend(mapped.utterances)
+            failed.extend(chunk[i] for i in mapped.failed)
+        keep("retried", tuple(failed))
+        retried = self._recognize_each(audio, tuple(failed), hook, language=language)
+        utterances.extend(retried.utterances)
+        utterances.sort(key=lambda u: u.span.start)
+        return Recognition(language, probability, tuple(utterances))
 
     def _require_recognizer(self) -> WhisperRecognizer:
         if self._recognizer is None:

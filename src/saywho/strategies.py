@@ -29,6 +29,7 @@ __all__ = [
     "group_turns",
     "map_back",
     "on_turn",
+    "spacer_chunks",
     "spacer_layout",
 ]
 
@@ -104,6 +105,25 @@ def spacer_layout(groups: Sequence[Turn], spacer_s: float) -> tuple[Placement, .
         placements.append(Placement(group, offset))
         offset += group.span.duration + spacer_s
     return tuple(placements)
+
+
+def spacer_chunks(
+    groups: Sequence[Turn], spacer_s: float, max_s: float
+) -> tuple[tuple[int, int], ...]:
+    """Consecutive runs ``[first, stop)`` of ``groups`` whose joined audio (spacers included)
+    lasts at most ``max_s``, so a long recording is never joined into one piece. A group
+    longer than ``max_s`` is a run of its own."""
+    chunks: list[tuple[int, int]] = []
+    first, length_s = 0, 0.0
+    for index, group in enumerate(groups):
+        added_s = group.span.duration + spacer_s
+        if index > first and length_s + group.span.duration > max_s:
+            chunks.append((first, index))
+            first, length_s = index, 0.0
+        length_s += added_s
+    if first < len(groups):
+        chunks.append((first, len(groups)))
+    return tuple(chunks)
 
 
 def on_turn(utterances: Sequence[Utterance], turn: Turn) -> tuple[Utterance, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from saywho import Pipeline
 from saywho.asr.whisper import Recognition
 from saywho.config import STRATEGIES, AttributeConfig
 from saywho.evaluation.score import normalize_text
+from saywho.strategies import spacer_chunks
 from saywho.types import Audio, Diarization, Span, Transcript, Utterance, Word
 
 VOICES = ("en+croak", "en-029+f2")
@@ -46,12 +48,46 @@ def test_each_strategy_says_who_said_what(
     tiny_pipeline: Pipeline, dialogue: tuple[Audio, list[tuple[Span, int]]], strategy: str
 ) -> None:
     audio, truth = dialogue
-    transcript = run(tiny_pipeline, strategy, audio)
-    words = transcript.words
+    check_who_said_what(run(tiny_pipeline, strategy, audio), audio, truth)
+
+
+def test_spacer_joins_a_long_recording_a_few_turns_at_a_time(
+    tiny_pipeline: Pipeline, dialogue: tuple[Audio, list[tuple[Span, int]]]
+) -> None:
+    once, truth = dialogue
+    audio = Audio(np.concatenate([once.samples, once.samples]), once.sample_rate)
+    pipeline = tiny_pipeline.with_attribute(AttributeConfig(strategy="spacer"))
+    # Blocks of 30 s: the six turns (about 35 s joined) are recognized in two pieces.
+    recognize = dataclasses.replace(pipeline.config.recognize, max_block_s=30.0)
+    pipeline.config = dataclasses.replace(pipeline.config, recognize=recognize)
+    seen: dict[str, Any] = {}
+    transcript = pipeline.transcribe_audio(audio, artifacts=seen.__setitem__)
+    spacer_s = pipeline.config.attribute.spacer_s
+    assert len(spacer_chunks(seen["groups"], spacer_s, 30.0)) == 2
+    for half in (0.0, once.duration_s):
+        end = half + once.duration_s
+        words = [w for w in transcript.words if w.span and half <= w.span.start < end]
+        moved = [(Span(span.start + half, span.end + half), voice) for span, voice in truth]
+        check_words(words, audio, moved)
+    starts = [u.span.start for u in transcript.utterances]
+    assert starts == sorted(starts)
+
+
+def check_who_said_what(
+    transcript: Transcript, audio: Audio, truth: list[tuple[Span, int]]
+) -> None:
+    check_words(list(transcript.words), audio, truth)
+    starts = [u.span.start for u in transcript.utterances]
+    assert starts == sorted(starts)
+
+
+def check_words(words: list[Word], audio: Audio, truth: list[tuple[Span, int]]) -> None:
+    """The three lines' words, nothing lost or doubled; each true turn to one speaker, the
+    first and the last the same person."""
     reference = normalize_text(" ".join(LINES)).split()
     heard = normalize_text(" ".join(w.text for w in words)).split()
     assert len(set(heard) & set(reference)) >= 0.8 * len(set(reference))
-    assert 0.8 * len(reference) <= len(heard) <= 1.2 * len(reference)  # nothing lost or doubled
+    assert 0.8 * len(reference) <= len(heard) <= 1.2 * len(reference)
     by_turn = [
         {w.speaker for w in words if w.span and span.start <= w.span.start < span.end}
         for span, _ in truth
@@ -60,8 +96,6 @@ def test_each_strategy_says_who_said_what(
     assert by_turn[0] == by_turn[2] != by_turn[1]
     assert all(w.speaker_confidence is not None for w in words)
     assert all(w.span is not None and 0 <= w.span.start <= audio.duration_s for w in words)
-    starts = [u.span.start for u in transcript.utterances]
-    assert starts == sorted(starts)
 
 
 class FakeRecognizer:

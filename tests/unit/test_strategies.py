@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 
-from saywho.strategies import Placement, group_turns, map_back, on_turn, spacer_layout
+from saywho.strategies import (
+    Placement,
+    group_turns,
+    map_back,
+    on_turn,
+    spacer_chunks,
+    spacer_layout,
+)
 from saywho.types import Span, Turn, Utterance, Word
 
 
@@ -111,3 +118,18 @@ def test_a_word_stretched_into_the_spacer_stays_with_its_group() -> None:
     assert texts(mapped.utterances) == [("A", "one two."), ("B", "yes")]
     span = mapped.utterances[0].words[1].span
     assert span is not None and span.end == 12.0  # clipped to the group
+
+
+def test_spacer_chunks_bound_the_joined_audio_and_cover_every_group_once() -> None:
+    lengths = [40.0, 100.0, 150.0, 20.0, 400.0, 10.0, 10.0]
+    groups, start = [], 0.0
+    for index, length in enumerate(lengths):
+        groups.append(Turn(Span(start, start + length), f"S{index % 2}"))
+        start += length + 5.0
+    chunks = spacer_chunks(groups, 1.0, 300.0)
+    assert chunks == ((0, 3), (3, 4), (4, 5), (5, 7))
+    assert [i for first, stop in chunks for i in range(first, stop)] == list(range(len(groups)))
+    for first, stop in chunks:
+        joined_s = sum(lengths[first:stop]) + (stop - first - 1) * 1.0
+        assert joined_s <= 300.0 or stop - first == 1  # only a group alone may be longer
+    assert spacer_chunks([], 1.0, 300.0) == ()
