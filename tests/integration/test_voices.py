@@ -135,6 +135,33 @@ def test_a_batch_names_enrolled_voices_and_redoes_files_when_the_library_changes
     assert set(speakers(out / "talk1.json").values()) == {None}
 
 
+def test_a_batch_links_the_recurring_stranger_and_relinking_changes_nothing(
+    media: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    batch = ["batch", media["talk1"], media["talk2"], "-o", out, "-f", "json,txt"]
+    batch += ["--model", "tiny.en", "--workers", "1", "--voices", tmp_path / "none.sqlite3"]
+    assert run(*batch, "--link-speakers") == 0
+    assert "3 people, 1 of them in more than one file" in capsys.readouterr().err
+    first, second = speakers(out / "talk1.json"), speakers(out / "talk2.json")
+    (shared,) = set(first) & set(second)  # the Scottish stranger, in both
+    assert len(set(first) | set(second)) == 3
+    for name in ("talk1", "talk2"):  # every format carries the linked labels
+        assert shared in (out / f"{name}.txt").read_text(encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in out.glob("talk*")}
+    assert run(*batch, "--link-speakers") == 0
+    assert "0 files relabelled" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.glob("talk*")} == before
+
+
+def test_a_batch_refuses_to_link_without_json_results(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert run("batch", media["talk1"], "-o", out, "-f", "txt", "--link-speakers") == 2
+    assert not out.exists()
+
+
 def test_enrol_from_a_result_then_extract_that_person(
     media: dict[str, Path], tmp_path: Path
 ) -> None:

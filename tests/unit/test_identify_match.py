@@ -85,6 +85,48 @@ def test_link_keeps_strangers_apart_and_pins_names() -> None:
     assert pinned[0] == pinned[2] != pinned[1]
 
 
+def naive_link(
+    rows: npt.NDArray[np.float64], groups: list[int], threshold: float, fixed: list[int | None]
+) -> list[int]:
+    """Average linkage the slow, obvious way: every pair of clusters, every merge."""
+    similarity = unit(rows).astype(np.float64) @ unit(rows).astype(np.float64).T
+    first: dict[int, int] = {}
+    owner = [
+        first.setdefault(key, row) if key is not None else row for row, key in enumerate(fixed)
+    ]
+    clusters: dict[int, list[int]] = {}
+    for row, cluster in enumerate(owner):
+        clusters.setdefault(cluster, []).append(row)
+    while True:
+        best, pair = threshold, None
+        for a in sorted(clusters):
+            for b in sorted(clusters):
+                if b <= a or {groups[r] for r in clusters[a]} & {groups[r] for r in clusters[b]}:
+                    continue
+                score = float(similarity[np.ix_(clusters[a], clusters[b])].mean())
+                if score >= best and (pair is None or score > best):
+                    best, pair = score, (a, b)
+        if pair is None:
+            break
+        clusters[pair[0]] += clusters.pop(pair[1])
+    label = {row: cluster for cluster, members in clusters.items() for row in members}
+    order: dict[int, int] = {}
+    return [order.setdefault(label[row], len(order)) for row in range(len(rows))]
+
+
+def test_link_is_average_linkage_with_cannot_links_and_pins() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        people = rng.normal(size=(6, 16))
+        n = int(rng.integers(1, 25))
+        who = rng.integers(0, 6, size=n)
+        rows = people[who] + rng.normal(scale=rng.uniform(0.3, 1.5), size=(n, 16))
+        groups = [int(g) for g in rng.integers(0, 5, size=n)]
+        fixed = [int(w) if rng.random() < 0.2 else None for w in who]
+        expected = naive_link(rows, groups, 0.5, fixed)
+        assert list(link(rows, groups, 0.5, fixed=fixed)) == expected
+
+
 def transcript(
     speakers: tuple[Speaker, ...], turns: tuple[Turn, ...] = (), source: str = "x.wav"
 ) -> Transcript:

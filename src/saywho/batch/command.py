@@ -8,6 +8,7 @@ manifest ``saywho-batch.sqlite`` there makes a second run redo only what is unfi
 whose content or options changed; ``saywho-batch-report.csv`` and ``.json`` list every file.
 Speakers are named from the voice library as in ``saywho transcribe`` (``--identify``, on when
 the library has voices); enrolling, renaming or removing a voice redoes the files it may name.
+``--link-speakers`` then gives one person one label in every finished file (see ``link.py``).
 
 Exit codes: 0 all done; 1 some files failed (the rest were done); 2 bad usage or config;
 3 a model could not be loaded.
@@ -28,6 +29,7 @@ from saywho.batch.display import BatchDisplay
 from saywho.batch.events import Event
 from saywho.batch.inputs import find_inputs
 from saywho.batch.jobs import Job, with_threads
+from saywho.batch.link import link_batch
 from saywho.batch.local import run_local
 from saywho.batch.report import REPORT_NAMES
 from saywho.batch.runner import Backend, BatchResult, run_batch
@@ -76,6 +78,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     options.add_speaker_options(parser)
     options.add_config_option(parser)
     add_identify_arguments(parser)
+    parser.add_argument(
+        "--link-speakers", action="store_true",
+        help="after the batch, give one person one label in every file (needs -f with json)",
+    )  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser.set_defaults(run=_batch)
@@ -84,7 +90,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _batch(args: argparse.Namespace, console: Console) -> int:
     formats = parse_formats(args.formats)
     config = options.build_config(args)
-    identification = Naming.from_args(args).identification
+    naming = Naming.from_args(args)
+    if args.link_speakers and "json" not in formats:
+        raise ConfigError(
+            "--link-speakers reads the speakers back from the JSON results: add json to -f"
+        )
     for name in ("workers", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -107,10 +117,13 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
             formats,
             backend,
             display,
-            identification,
+            naming.identification,
         )
+    linked = True
+    if args.link_speakers:
+        linked = _link(console, result, args.output_dir.absolute(), formats, naming.threshold)
     _print_summary(console, result)
-    return EXIT_FAILED if result.failed else EXIT_OK
+    return EXIT_FAILED if result.failed or not linked else EXIT_OK
 
 
 def _backend(args: argparse.Namespace, config: PipelineConfig) -> Backend:
@@ -136,6 +149,23 @@ def _backend(args: argparse.Namespace, config: PipelineConfig) -> Backend:
 
 def _local(jobs: Sequence[Job], *, config: PipelineConfig, workers: int) -> Iterator[Event]:
     return run_local(jobs, config, workers)
+
+
+def _link(
+    console: Console, result: BatchResult, out_dir: Path, formats: tuple[str, ...], threshold: float
+) -> bool:
+    """Link the batch's speakers and say how it went; whether every finished file was linked."""
+    with console.status("linking speakers across files…"):
+        summary = link_batch(result.rows, out_dir, formats, threshold)
+    for problem in summary.problems:
+        console.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+    console.print(
+        f"linked speakers across {summary.files} files: {summary.people} people, "
+        f"{summary.recurring} of them in more than one file; {summary.rewritten} files relabelled",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return not summary.problems
 
 
 def _print_summary(console: Console, result: BatchResult) -> None:

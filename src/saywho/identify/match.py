@@ -96,25 +96,43 @@ def link(
     speakers of the same recording. ``fixed`` (n,) optionally pins rows into clusters from
     the start (rows with the same non-``None`` value, e.g. an enrolled name, are one cluster).
     Cluster ids are numbered by first appearance.
+
+    Cost: (k, k) matrices of summed and average similarities updated in place, one row and
+    column a merge, and one arg-max over them a merge: O(k^2) memory and O(k^3) time at
+    worst, in numpy (about a second for a thousand speakers).
     """
     n = embeddings.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    owner = _initial_clusters(n, fixed)
-    members: dict[int, list[int]] = {}
-    for row, cluster in enumerate(owner):
-        members.setdefault(cluster, []).append(row)
-    pair = cosine(embeddings, embeddings).astype(np.float64)  # (n, n)
+    owner = np.array(_initial_clusters(n, fixed))  # (n,) initial cluster of each row
+    ids, row_cluster = np.unique(owner, return_inverse=True)  # clusters 0…k-1
+    k = ids.shape[0]
+    member = np.zeros((n, k))
+    member[np.arange(n), row_cluster] = 1.0  # (n, k) one-hot
+    sums = member.T @ cosine(embeddings, embeddings).astype(np.float64) @ member  # (k, k)
+    sizes = member.sum(axis=0)  # (k,)
+    _, group_index = np.unique(np.asarray(groups), return_inverse=True)
+    heard_in = np.zeros((k, int(group_index.max()) + 1), dtype=bool)  # (k, recordings)
+    heard_in[row_cluster, group_index] = True
+    # Clusters that share a recording, or a cluster with itself, may never merge.
+    blocked = (heard_in.astype(np.int64) @ heard_in.T.astype(np.int64)) > 0  # (k, k)
+    score = np.where(blocked, -np.inf, sums / np.outer(sizes, sizes))  # (k, k) mergeable
     while True:
-        best = _best_pair(members, pair, groups, threshold)
-        if best is None:
+        best = int(np.argmax(score))
+        keep, gone = sorted(divmod(best, k))
+        if not score[keep, gone] >= threshold:
             break
-        keep, gone = best
-        members[keep].extend(members.pop(gone))
-    labels = np.zeros(n, dtype=np.int64)
-    for cluster, rows in members.items():
-        labels[rows] = cluster
-    return _by_first_appearance(labels)
+        sums[keep, :] += sums[gone, :]
+        sums[:, keep] += sums[:, gone]
+        sizes[keep] += sizes[gone]
+        blocked[keep, :] |= blocked[gone, :]
+        blocked[:, keep] = blocked[keep, :]
+        blocked[gone, :] = blocked[:, gone] = True  # gone for good
+        row = np.where(blocked[keep], -np.inf, sums[keep] / (sizes[keep] * sizes))
+        score[keep, :] = score[:, keep] = row
+        score[gone, :] = score[:, gone] = -np.inf
+        row_cluster[row_cluster == gone] = keep
+    return _by_first_appearance(row_cluster.astype(np.int64))
 
 
 def _initial_clusters(n: int, fixed: Sequence[int | None] | None) -> list[int]:
@@ -126,27 +144,6 @@ def _initial_clusters(n: int, fixed: Sequence[int | None] | None) -> list[int]:
         if key is not None:
             owner[row] = first.setdefault(key, row)
     return owner
-
-
-def _best_pair(
-    members: dict[int, list[int]],
-    pair: npt.NDArray[np.float64],
-    groups: Sequence[int],
-    threshold: float,
-) -> tuple[int, int] | None:
-    """The two mergeable clusters with the highest average similarity ≥ ``threshold``."""
-    ids = sorted(members)
-    found: tuple[int, int] | None = None
-    best = threshold
-    for i, a in enumerate(ids):
-        groups_a = {groups[row] for row in members[a]}
-        for b in ids[i + 1 :]:
-            if groups_a & {groups[row] for row in members[b]}:
-                continue
-            score = float(pair[np.ix_(members[a], members[b])].mean())
-            if score >= best:
-                found, best = (a, b), score
-    return found
 
 
 def _by_first_appearance(labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

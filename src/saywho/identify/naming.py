@@ -2,7 +2,8 @@
 
 * :func:`identify` gives diarized speakers the names of enrolled voices (open set);
   :class:`Identification` is the same with its voices and threshold bundled, to send to workers.
-* :func:`link_speakers` gives the same person the same label in every transcript of a batch.
+* :func:`link_speakers` gives the same person the same label in every transcript of a batch
+  (:func:`link_labels` computes the new labels from the speakers alone).
 * :func:`relabel` and :func:`with_names` rewrite labels and names everywhere in a transcript.
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "VoicePrint",
     "embedding_model_sha256",
     "identify",
+    "link_labels",
     "link_speakers",
     "relabel",
     "speech_seconds",
@@ -143,13 +145,19 @@ def link_speakers(
     ``SPEAKER_00``… by first appearance over the batch. Returns the relabelled transcripts and,
     for each label, the indices of the transcripts it appears in.
     """
-    rows = [
-        (index, speaker)
-        for index, transcript in enumerate(transcripts)
-        for speaker in transcript.speakers
-    ]
+    mappings, seen = link_labels([t.speakers for t in transcripts], threshold)
+    relabelled = tuple(relabel(t, m) for t, m in zip(transcripts, mappings, strict=True))
+    return relabelled, seen
+
+
+def link_labels(
+    speakers: Sequence[Sequence[Speaker]], threshold: float
+) -> tuple[tuple[dict[str, str], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
+    """:func:`link_speakers` on the speakers of each transcript alone: for each transcript,
+    its old label → new label, and for each new label the transcripts it appears in."""
+    rows = [(index, speaker) for index, group in enumerate(speakers) for speaker in group]
     if not rows:
-        return tuple(transcripts), ()
+        return tuple({} for _ in speakers), ()
     names = sorted({s.name for _, s in rows if s.name is not None})
     dim = next((len(s.centroid) for _, s in rows if s.centroid is not None), 1)
     embeddings = np.array(
@@ -160,14 +168,13 @@ def link_speakers(
     groups = [index if s.centroid is not None else -1 - row for row, (index, s) in enumerate(rows)]
     fixed = [names.index(s.name) if s.name is not None else None for _, s in rows]
     clusters = link(embeddings, groups, threshold, fixed=fixed)
-    mappings: list[dict[str, str]] = [{} for _ in transcripts]
+    mappings: list[dict[str, str]] = [{} for _ in speakers]
     seen: dict[str, set[int]] = {}
     for (index, speaker), cluster in zip(rows, clusters, strict=True):
         label = f"SPEAKER_{int(cluster):02d}"
         mappings[index][speaker.label] = label
         seen.setdefault(label, set()).add(index)
-    relabelled = tuple(relabel(t, m) for t, m in zip(transcripts, mappings, strict=True))
-    return relabelled, tuple((label, tuple(sorted(files))) for label, files in seen.items())
+    return tuple(mappings), tuple((label, tuple(sorted(files))) for label, files in seen.items())
 
 
 def relabel(transcript: Transcript, mapping: Mapping[str, str]) -> Transcript:
