@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from saywho import strategies
+from saywho import memory, strategies
 from saywho.asr.whisper import Recognition, WhisperRecognizer
 from saywho.attribute import attribute, confirm
 from saywho.audio import decode
@@ -62,6 +62,7 @@ class Pipeline:
 
     def __init__(self, config: PipelineConfig | None = None) -> None:
         self.config = config if config is not None else PipelineConfig()
+        memory.bound_heap()
         recognizing = self.config.recognize.enabled
         self._vad = SileroVad() if recognizing and self.config.vad.enabled else None
         self._recognizer = WhisperRecognizer(self.config.recognize) if recognizing else None
@@ -146,6 +147,7 @@ class Pipeline:
             return recognition, Diarization((), (), {}), recognition.utterances
         if diarization is None:
             diarization = self._diarizer.diarize(audio, hook)
+            memory.release_free_memory()
             keep("diarization", diarization)
         utterances = attribute(
             recognition.utterances,
@@ -162,6 +164,7 @@ class Pipeline:
         if self._diarizer is None:
             return self._attributed(audio, hook, keep, None)
         diarization = self._diarizer.diarize(audio, hook)
+        memory.release_free_memory()
         keep("diarization", diarization)
         if not diarization.exclusive_turns:
             return self._attributed(audio, hook, keep, diarization)
@@ -189,6 +192,7 @@ class Pipeline:
             if index == 0:
                 first = heard
             utterances.extend(restore_times(heard.utterances, time_map))
+            memory.release_free_memory()
         return Recognition(first.language, first.language_probability, tuple(utterances))
 
     def _recognize_turns(
@@ -254,6 +258,7 @@ class Pipeline:
             )
             utterances.extend(mapped.utterances)
             failed.extend(chunk[i] for i in mapped.failed)
+            memory.release_free_memory()
         keep("retried", tuple(failed))
         retried = self._recognize_each(audio, tuple(failed), hook, language=language)
         utterances.extend(retried.utterances)
@@ -268,7 +273,9 @@ class Pipeline:
     def _speech_regions(self, audio: Audio) -> tuple[Span, ...]:
         if self._vad is None:
             return (Span(0.0, audio.duration_s),)
-        return self._vad.detect(audio, self.config.vad)
+        regions = self._vad.detect(audio, self.config.vad)
+        memory.release_free_memory()
+        return regions
 
 
 def _speakers(diarization: Diarization) -> tuple[Speaker, ...]:
