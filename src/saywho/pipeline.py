@@ -62,7 +62,6 @@ class Pipeline:
 
     def __init__(self, config: PipelineConfig | None = None) -> None:
         self.config = config if config is not None else PipelineConfig()
-        memory.bound_heap()
         recognizing = self.config.recognize.enabled
         self._vad = SileroVad() if recognizing and self.config.vad.enabled else None
         self._recognizer = WhisperRecognizer(self.config.recognize) if recognizing else None
