@@ -200,15 +200,14 @@ def measures(run: Run, audio_s: float) -> list[tuple[str, str]]:
     ]
 
 
-def report(args: argparse.Namespace, runs: list[Run], audio_s: float) -> str:
+def report(args: argparse.Namespace, runs: list[Run], audio_s: float, load: str) -> str:
     tables = [measures(run, audio_s) for run in runs]
     lines = [
         "# Server load: concurrent uploads on loopback",
         "",
         f"- machine: {cpu_model()}, nproc {len(os.sched_getaffinity(0))}, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
-        "**shared with other work while measured** (other jobs were using the same 2 cores), "
-        "so times are inflated and vary from run to run",
+        f"load average before the run {load} (1, 5, 15 min; it also counts work that has just ended)",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `python {shlex.join(sys.argv)}`",
         f"- git commit: {git_commit()}",
@@ -248,13 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     runs = []
+    load = " / ".join(f"{value:.2f}" for value in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="saywho-load-") as folder:
         root = Path(folder)
         (root / "media").mkdir()
         files = make_files(root / "media", args.uploads)
         for workers in (int(w) for w in args.workers.split(",")):
             runs.append(one_run(root / f"data-{workers}", files, workers, args))
-        text = report(args, runs, audio_seconds(files))
+        text = report(args, runs, audio_seconds(files), load)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
