@@ -207,7 +207,8 @@ def report(args: argparse.Namespace, runs: list[Run], audio_s: float, load: str)
         "",
         f"- machine: {cpu_model()}, nproc {len(os.sched_getaffinity(0))}, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
-        f"load average before the run {load} (1, 5, 15 min; it also counts work that has just ended)",
+        f"load average before the run {load} "
+        "(1, 5, 15 min; it also counts work that has just ended)",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `python {shlex.join(sys.argv)}`",
         f"- git commit: {git_commit()}",
