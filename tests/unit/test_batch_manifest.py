@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from saywho.batch.inputs import MediaFile
-from saywho.batch.jobs import Outcome, file_sha256, options_fingerprint, with_threads
+from saywho.batch.jobs import Outcome, options_fingerprint, with_threads
 from saywho.batch.manifest import MANIFEST_NAME, Manifest
 from saywho.config import PipelineConfig, RecognizeConfig
 from saywho.errors import OutputError
 from saywho.identify.naming import Identification, VoicePrint
+from saywho.models import sha256_of
 
 FORMATS = ("txt", "json")
 
@@ -31,7 +32,7 @@ def _done(tmp_path: Path, name: str = "a.wav") -> tuple[MediaFile, Outcome, Path
     stat = source.stat()
     media = MediaFile(source, PurePosixPath("sub/a"), 1.0)
     outcome = Outcome(
-        source, media.output, file_sha256(source), 1.0, 0.5, 2, None, "w1",
+        source, media.output, sha256_of(source), 1.0, 0.5, 2, None, "w1",
         stat.st_size, stat.st_mtime_ns,
     )  # fmt: skip
     return media, outcome, out

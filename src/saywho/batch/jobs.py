@@ -18,12 +18,11 @@ from pathlib import Path, PurePosixPath
 from saywho.config import PipelineConfig
 from saywho.errors import SaywhoError
 from saywho.identify.naming import Identification
+from saywho.models import sha256_of
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline, ProgressHook
 
-__all__ = ["Job", "Outcome", "file_sha256", "options_fingerprint", "run_job", "with_threads"]
-
-_CHUNK = 1 << 20
+__all__ = ["Job", "Outcome", "options_fingerprint", "run_job", "with_threads"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +89,7 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
     with contextlib.suppress(OSError):  # transcribe() below says why it cannot be read
         stat = job.source.stat()
         size, mtime = stat.st_size, stat.st_mtime_ns
-        digest = file_sha256(job.source)
+        digest = sha256_of(job.source)
     try:
         transcript = pipeline.transcribe(job.source, progress=progress)
         if job.identification is not None:
@@ -116,15 +115,6 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         size,
         mtime,
     )
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of the file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def options_fingerprint(

@@ -17,8 +17,9 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from saywho.batch.inputs import MediaFile
-from saywho.batch.jobs import Outcome, file_sha256
+from saywho.batch.jobs import Outcome
 from saywho.errors import OutputError
+from saywho.models import sha256_of
 
 __all__ = ["LOCK_NAME", "MANIFEST_NAME", "Manifest", "Record"]
 
@@ -151,7 +152,7 @@ class Manifest:
             recorded = (record.outcome.size_bytes, record.outcome.mtime_ns)
             if (stat.st_size, stat.st_mtime_ns) == recorded:
                 return True
-            return file_sha256(path) == record.outcome.content_sha256
+            return sha256_of(path) == record.outcome.content_sha256
         except OSError:
             return False
 
