@@ -15,14 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 
 from saywho import __version__, models, options
@@ -33,6 +26,7 @@ from saywho.formats import FORMATS, parse_formats
 from saywho.identify import command as voices_command
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline
+from saywho.progress import progress_bar
 from saywho.server import command as serve_command
 from saywho.types import Transcript
 
@@ -140,7 +134,7 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
         pipeline = Pipeline(config)
     stems = _unique_stems(args.files)
     results = []
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         for path, stem in zip(args.files, stems, strict=True):
             results.append(
                 _transcribe_one(
@@ -215,18 +209,6 @@ def _link_speakers(
         )
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-    )
 
 
 def _unique_stems(paths: Sequence[Path]) -> list[str]:

@@ -6,18 +6,11 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TaskID
 
 from saywho.batch.events import Event, Finished, Progressed, Started
 from saywho.batch.runner import BatchPlan
+from saywho.progress import progress_bar
 
 __all__ = ["BatchDisplay"]
 
@@ -26,15 +19,7 @@ class BatchDisplay:
     """A rich view that follows a batch; use it as a context manager around the run."""
 
     def __init__(self, console: Console) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=console,
-        )
+        self._progress = progress_bar(console)
         self._overall: TaskID | None = None
         self._workers: dict[str, TaskID] = {}
         self._durations: dict[Path, float] = {}
