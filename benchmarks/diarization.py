@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from provenance import git_state
 from saywho.audio.decode import decode
 from saywho.config import DiarizeConfig
 from saywho.diarize.diarizer import Diarizer
@@ -583,7 +584,7 @@ def header(argv: Sequence[str]) -> str:
             f"- machine: {_cpu_model()}, nproc {_nproc()}, {platform.platform()}",
             f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- command: `python {shlex.join(argv)}`",
-            f"- code: {_git_state()}",
+            f"- code: {git_state()}",
             f"- versions: {versions}, Python {platform.python_version()}",
             "- saywho: `Diarizer(DiarizeConfig())` defaults; 'true count' = "
             "`DiarizeConfig(num_speakers=n)`. Time = wall clock of `diarize(audio)` only.",
@@ -596,19 +597,6 @@ def header(argv: Sequence[str]) -> str:
             "word-aligned `only_words.rttm`, both inside `X.uem`.",
         ]
     )
-
-
-def _git_state() -> str:
-    """The commit measured, and the source files that differ from it."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-        return done.stdout if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    changed = git("status", "--porcelain", "--", "src").splitlines()
-    dirty = ", ".join(line[3:] for line in changed if line)
-    return f"git {commit}" + (f", with uncommitted changes in {dirty}" if dirty else ", clean src/")
 
 
 def _nproc() -> int:

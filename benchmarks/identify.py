@@ -31,7 +31,6 @@ import argparse
 import itertools
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
+from provenance import git_state
 from saywho.config import DiarizeConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.evaluation.mixtures import Clip, MixtureSpec, build_conversation, load_clips
@@ -274,7 +274,7 @@ def _report(
         f"- machine: {platform.machine()}, {len(os.sched_getaffinity(0))} CPU cores available "
         f"({platform.processor() or platform.platform()}), shared with other jobs while it ran",
         f"- command: `python benchmarks/identify.py --mixtures {args.mixtures}`",
-        f"- code: {_git_state()}",
+        f"- code: {git_state()}",
         f"- {len(conversations)} conversations, {audio_s / 60:.1f} min of audio, diarized at "
         f"real-time factor {diarize_s / max(audio_s, 1e-9):.3f}; "
         f"{sum(len(c.heard) for c in conversations)} reference speakers, "
@@ -332,16 +332,6 @@ def _choose(rows: list[tuple[float, Scores]]) -> float:
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} % ({part}/{whole})" if whole else "n/a"
-
-
-def _git_state() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-        return done.stdout if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    dirty = git("status", "--porcelain", "--", "src").strip()
-    return f"git {commit}" + (", with uncommitted changes in src/" if dirty else ", clean src/")
 
 
 if __name__ == "__main__":

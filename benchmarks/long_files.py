@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from provenance import git_commit
 from saywho.audio.decode import decode
 from saywho.evaluation.files import read_rttm
 from saywho.evaluation.mixtures import MixtureSpec, build_conversation, load_clips, write_mixture
@@ -232,7 +233,7 @@ def report(runs: Sequence[LongRun], argv: Sequence[str], model: str) -> str:
         f"{platform.platform()}",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- command: `{shlex.join(['python', 'benchmarks/long_files.py', *argv])}`",
-        f"- code: git {_git_head()}",
+        f"- code: git {git_commit()}",
         f"- pipeline: `Pipeline(PipelineConfig(recognize=RecognizeConfig(model={model!r})))`, "
         "everything else default (VAD, Whisper in blocks of at most 300 s of speech, diarization, "
         "attribution); one child process per file; RSS sampled every second, peak = VmHWM.",
@@ -274,13 +275,6 @@ def _stage_at(stages: Sequence[tuple[str, float]], at: float) -> str:
         if since <= at:
             current = name
     return current
-
-
-def _git_head() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    )
-    return done.stdout.strip() or "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import httpx
 
+from provenance import git_commit
+
 HOST = "127.0.0.1"
 DEFAULT_OUT = Path(__file__).parent / "results" / "server.md"
 SENTENCES = (
@@ -159,15 +161,6 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 @dataclass(frozen=True, slots=True)

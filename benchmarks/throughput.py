@@ -42,6 +42,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from provenance import git_commit
 from saywho.atomic import atomic_text_file
 from saywho.audio import decode
 from saywho.batch.jobs import Outcome
@@ -244,7 +245,7 @@ def _markdown(runs: list[Run], commit_s: float, source: str, args: argparse.Name
         "- 1-minute load average at the end:"
         f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine"
         " inflates the times)",
-        f"- git commit: {_git_commit()}",
+        f"- git commit: {git_commit()}",
         f"- command: `{shlex.join(['python', 'benchmarks/throughput.py', *sys.argv[1:]])}`",
         f"- audio: {base.done} files, {base.audio_s:.0f} s in all ({source}); model"
         f" `{args.model}`, VAD and diarization on, formats txt,srt,vtt,json,tsv",
@@ -320,13 +321,6 @@ def _cpu() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
-
-
-def _git_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    )
-    return result.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from provenance import git_state
 from saywho import Pipeline, PipelineConfig
 from saywho.asr.whisper import Recognition
 from saywho.atomic import atomic_binary_file, atomic_text_file
@@ -466,17 +467,6 @@ def targets_table(rows: Sequence[Row]) -> str:
         ):
             lines.append(f"| {target} | {strategy} | {value} | {'met' if met else '**missed**'} |")
     return "\n".join(lines)
-
-
-def git_state() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-        return done.stdout if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    changed = git("status", "--porcelain", "--", "src").splitlines()
-    dirty = ", ".join(line[3:] for line in changed if line)
-    return f"git {commit}" + (f", with uncommitted changes in {dirty}" if dirty else ", clean src/")
 
 
 WDER_DEFINITION = """\
