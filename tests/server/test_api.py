@@ -121,6 +121,7 @@ def test_media_is_recognised_by_content_not_by_name(server: Server, tmp_path: Pa
         client.delete(f"/v1/jobs/{job['id']}")
     assert refused.status_code == 415
     assert refused.json()["detail"].startswith("fake.wav: ")
+    assert str(server.data_dir) not in refused.text and ".part" not in refused.text
     assert before == after  # all or nothing: the good file of a refused upload is not queued
     assert not list((server.data_dir / "uploads").glob("*"))
     assert accepted.status_code == 201

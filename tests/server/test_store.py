@@ -18,6 +18,7 @@ from saywho.server.security import (
     is_loopback,
     load_or_create_token,
     token_required,
+    without_paths,
 )
 from saywho.server.uploads import UploadError, receive_upload
 from saywho.server.worker import overall_percent
@@ -135,6 +136,14 @@ def test_loopback_and_rate_limit() -> None:
     assert limiter.allow("a", now=0.0) > 0  # the bucket is empty
     assert limiter.allow("b", now=0.0) == 0  # per client
     assert limiter.allow("a", now=1.5) == 0  # refilled at one a second
+
+
+def test_messages_for_clients_name_no_path_of_the_server() -> None:
+    root = Path("/srv/saywho data")
+    upload = root / "uploads" / "1f2e.part"
+    message = f"Invalid data: '{upload}', also '{root}/jobs/ab/media' and {root}/x y"
+    cleaned = without_paths(message, {upload: "talk.wav"}, root)
+    assert cleaned == "Invalid data: 'talk.wav', also '<data dir>' and <data dir> y"
 
 
 def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> bytes:

@@ -40,7 +40,7 @@ from saywho.server.results import (
     render_result,
 )
 from saywho.server.review import review_page
-from saywho.server.security import RateLimiter, TokenCheck, token_required
+from saywho.server.security import RateLimiter, TokenCheck, token_required, without_paths
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
 from saywho.server.voices import Voice, VoiceLibrary, open_voice_library
@@ -380,7 +380,8 @@ def _queue_upload(
         try:
             probes.append(probe_media(part.path))
         except AudioDecodeError as error:
-            raise AudioDecodeError(f"{part.filename}: {error}") from None
+            reason = without_paths(str(error), {part.path: part.filename}, settings.paths.root)
+            raise AudioDecodeError(f"{part.filename}: {reason}") from None
     _check_queue(store, settings, len(uploaded))
     new = []
     for part, found in zip(uploaded, probes, strict=True):

@@ -11,13 +11,22 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RateLimiter", "TokenCheck", "is_loopback", "load_or_create_token", "token_required"]
+__all__ = [
+    "RateLimiter",
+    "TokenCheck",
+    "is_loopback",
+    "load_or_create_token",
+    "token_required",
+    "without_paths",
+]
 
 TOKEN_FILE = "token.sha256"
 
@@ -76,6 +85,14 @@ def load_or_create_token(data_dir: Path, *, renew: bool = False) -> tuple[TokenC
     temporary.chmod(0o600)
     temporary.replace(path)
     return TokenCheck(digest), token
+
+
+def without_paths(message: str, labels: Mapping[Path, str], root: Path) -> str:
+    """``message`` fit for a client: each path of ``labels`` becomes its label (the client's
+    file name), any other path under ``root`` (the data directory) becomes ``<data dir>``."""
+    for path, label in labels.items():
+        message = message.replace(str(path), label)
+    return re.sub(re.escape(str(root)) + r"[^\s'\"]*", "<data dir>", message)
 
 
 class RateLimiter:
