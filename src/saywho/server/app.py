@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -40,7 +41,14 @@ from saywho.server.results import (
     render_result,
 )
 from saywho.server.review import review_page
-from saywho.server.security import RateLimiter, TokenCheck, token_required, without_paths
+from saywho.server.security import (
+    HostCheck,
+    RateLimiter,
+    TokenCheck,
+    cross_site,
+    token_required,
+    without_paths,
+)
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
 from saywho.server.voices import Voice, VoiceLibrary, open_voice_library
@@ -50,6 +58,12 @@ __all__ = ["create_app"]
 
 COOKIE = "saywho_token"
 _PUBLIC = ("/", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
+# Our pages load only our own scripts, styles and data, and no other site may frame them.
+_PAGES = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 _EVENTS_EVERY_S = 0.4
 _KEEPALIVE_S = 15.0
 
@@ -172,11 +186,11 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
-        return HTMLResponse(_static("index.html"))
+        return HTMLResponse(_static("index.html"), headers={"Content-Security-Policy": _PAGES})
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return HTMLResponse(_static("docs.html"))
+        return HTMLResponse(_static("docs.html"), headers={"Content-Security-Policy": _PAGES})
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
@@ -190,7 +204,12 @@ def create_app(
     def review(job_id: str) -> HTMLResponse:
         job = done_or_409(job_id)
         transcript = read_result(paths.result(job.id))
-        return HTMLResponse(review_page(transcript, job.id, job.media_type))
+        # The page's own policy (a <meta>) limits scripts and styles to its inline ones;
+        # frame-ancestors only works as a header.
+        return HTMLResponse(
+            review_page(transcript, job.id, job.media_type),
+            headers={"Content-Security-Policy": "frame-ancestors 'none'"},
+        )
 
     # -- API ------------------------------------------------------------------------------
 
@@ -468,17 +487,34 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 class _Guard:
-    """ASGI middleware: the rate limit per client, then the API token where it is required."""
+    """ASGI middleware, in this order: the ``Host`` allow-list, the rate limit per client,
+    cross-site requests, then the API token where it is required. Every answer gets the
+    headers that keep our pages out of other sites' frames."""
 
     def __init__(self, app: ASGIApp, settings: ServerSettings, token: TokenCheck | None) -> None:
         self.app = app
         self.settings = settings
         self.token = token
         self.limiter = RateLimiter(settings.requests_per_minute)
+        self.hosts = HostCheck.for_bind(
+            settings.host, settings.allowed_hosts, machine=(socket.gethostname(),)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        send = _with_headers(send, _ALWAYS)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        if not self.hosts.accepts(host):
+            await _refuse(
+                send,
+                400,
+                f"this server does not answer to the host {host!r}; "
+                "start it with --allowed-host NAME to add a name",
+                {},
+            )
             return
         client = scope["client"][0] if scope.get("client") else None
         wait_s = self.limiter.allow(client or "?")
@@ -487,10 +523,20 @@ class _Guard:
                 send, 429, "too many requests; slow down", {"retry-after": f"{wait_s:.0f}"}
             )
             return
+        bearer = self._bearer(headers)
+        if not bearer and cross_site(scope["method"], headers, host, self.settings.cors_origins):
+            await _refuse(
+                send,
+                403,
+                "refused a cross-site request: a page of another site cannot change "
+                "anything here (send the API token, or name that site with --cors-origin)",
+                {},
+            )
+            return
         path: str = scope["path"]
         public = path in _PUBLIC or path.startswith("/static/")
         required = token_required(self.settings.auth, client)
-        if not public and required and not self._authorized(scope):
+        if not public and required and not (bearer or self._cookie(headers)):
             await _refuse(
                 send,
                 401,
@@ -502,19 +548,37 @@ class _Guard:
             return
         await self.app(scope, receive, send)
 
-    def _authorized(self, scope: Scope) -> bool:
+    def _bearer(self, headers: dict[str, str]) -> bool:
+        """Whether the request carries the token in ``Authorization`` (a page of another
+        site cannot make a browser send that header by itself, unlike a cookie)."""
+        bearer = headers.get("authorization", "")
+        return (
+            self.token is not None
+            and bearer.lower().startswith("bearer ")
+            and self.token.accepts(bearer[7:].strip())
+        )
+
+    def _cookie(self, headers: dict[str, str]) -> bool:
         if self.token is None:
             return False
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        bearer = headers.get("authorization", "")
-        if bearer.lower().startswith("bearer ") and self.token.accepts(bearer[7:].strip()):
-            return True
-        cookies = headers.get("cookie", "")
-        for item in cookies.split(";"):
+        for item in headers.get("cookie", "").split(";"):
             key, _, value = item.strip().partition("=")
             if key == COOKIE and self.token.accepts(value):
                 return True
         return False
+
+
+# On every answer: no framing by other sites (clickjacking), no content sniffing.
+_ALWAYS = ((b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"))
+
+
+def _with_headers(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 async def _refuse(send: Send, status: int, message: str, headers: dict[str, str]) -> None:

@@ -63,6 +63,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="an origin allowed to call the API from a browser (CORS is off by default)",
     )
     serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients reach the server by, besides the bound address "
+        "(and localhost on loopback); repeat for more",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (IP address or network) whose X-Forwarded-For is believed; "
+        "without it the header is ignored",
+    )
+    serve.add_argument(
         "--voices", type=Path, help="the voice library file (default: the user's library)"
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -77,6 +93,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         models = (args.model, *models)
     return ServerSettings(
         data_dir=args.data_dir if args.data_dir is not None else default_data_dir(),
+        host=args.host,
+        allowed_hosts=tuple(args.allowed_host),
+        trusted_proxies=tuple(args.trusted_proxy),
         workers=args.workers,
         config=PipelineConfig(recognize=RecognizeConfig(model=args.model)),
         models=models,
@@ -120,6 +139,11 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
         port=args.port,
         log_level="info" if args.verbose else "warning",
         timeout_graceful_shutdown=3,
+        # X-Forwarded-For only from the proxies the operator named (uvicorn would believe
+        # any process on loopback, so a proxy passing the client's header on would let
+        # anyone look like loopback and skip the token).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     uvicorn.Server(config).run()
     return 0
