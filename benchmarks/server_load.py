@@ -206,8 +206,9 @@ def report(args: argparse.Namespace, runs: list[Run], audio_s: float, load: str)
         f"- command: `python {shlex.join(sys.argv)}`",
         f"- git commit: {git_commit()}",
         f"- server: `saywho serve --workers N --model {args.model}` on 127.0.0.1, a fresh data "
-        "directory per run, worker threads in one process; each upload is one request with one "
-        "eSpeak NG file; time to result = from the start of the upload to the job being done",
+        "directory per run, jobs in worker processes (models loaded once each); each upload "
+        "is one request with one eSpeak NG file; time to result = from the start of the upload "
+        "to the job being done",
         "",
         "| measure | " + " | ".join(f"{run.workers} worker(s)" for run in runs) + " |",
         "| --- |" + " --- |" * len(runs),

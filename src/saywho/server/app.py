@@ -141,7 +141,14 @@ def create_app(
     paths.root.mkdir(parents=True, exist_ok=True)
     store = JobStore(paths.database)
     library = voices if voices is not None else open_voice_library(settings.voices_path)
-    pool = WorkerPool(store, paths, settings.config, settings.workers, library)
+    pool = WorkerPool(
+        store,
+        paths,
+        settings.config,
+        settings.workers,
+        library,
+        max_memory_bytes=settings.max_job_memory_bytes,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -48,6 +48,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--max-upload-mb", type=float, default=2000.0, help="largest upload in MB (default: 2000)"
     )
     serve.add_argument(
+        "--max-job-memory-mb",
+        type=float,
+        default=8000.0,
+        help="memory one job's worker process may hold, in MB; a job that needs more fails "
+        "alone (default: 8000; 0: no limit)",
+    )
+    serve.add_argument(
         "--max-queued", type=int, default=200, help="jobs waiting at most (default: 200)"
     )
     serve.add_argument(
@@ -102,6 +109,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         auth=args.auth,
         max_upload_bytes=int(args.max_upload_mb * 1_000_000),
         max_queued_jobs=args.max_queued,
+        max_job_memory_bytes=int(args.max_job_memory_mb * 1_000_000) or None,
         requests_per_minute=args.rate_limit,
         cors_origins=tuple(args.cors_origin),
         voices_path=args.voices,

@@ -74,6 +74,8 @@ class ServerSettings:
     max_upload_bytes: int = 2_000_000_000
     max_files: int = 50
     max_queued_jobs: int = 200
+    max_job_memory_bytes: int | None = 8_000_000_000
+    """The most memory a job's worker process may hold (``RLIMIT_DATA``); None: no limit."""
     requests_per_minute: int = 600
     cors_origins: tuple[str, ...] = ()
     voices_path: Path | None = None
@@ -87,6 +89,8 @@ class ServerSettings:
         for name in ("max_upload_bytes", "max_files", "max_queued_jobs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+        if self.max_job_memory_bytes is not None and self.max_job_memory_bytes < 1:
+            raise ConfigError("max-job-memory-mb must be positive (or 0 for no limit)")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
