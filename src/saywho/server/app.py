@@ -20,10 +20,13 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saywho import __version__
@@ -68,6 +71,32 @@ _EVENTS_EVERY_S = 0.4
 _KEEPALIVE_S = 15.0
 
 
+class ErrorBody(BaseModel):
+    """Every error answer: what is wrong, for a person to read."""
+
+    detail: str | list[dict[str, Any]] = Field(
+        description="the reason (a list of problems when the request does not fit the schema)"
+    )
+
+
+_ERRORS = {
+    400: "a malformed request (body, form or Host header)",
+    401: "the API token is missing or wrong",
+    403: "a cross-site request from a browser",
+    404: "no such job, speaker or voice",
+    409: "the job has no result (yet): it is queued, running or failed",
+    413: "the upload is larger than this server's limit",
+    415: "not multipart/form-data, or a file that is not audio or video we can decode",
+    422: "a field or option that is not valid",
+    429: "too many requests from this client, or the job queue is full",
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error ``statuses`` an operation can answer."""
+    return {status: {"model": ErrorBody, "description": _ERRORS[status]} for status in statuses}
+
+
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str = Field(min_length=1, max_length=200)
@@ -99,38 +128,49 @@ class RerunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=100)
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
+    num_speakers: int | None = Field(default=None, ge=1, le=32)
+    min_speakers: int | None = Field(default=None, ge=1, le=32)
+    max_speakers: int | None = Field(default=None, ge=1, le=32)
     diarize: bool | None = None
 
 
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["files"],
-                    "properties": {
-                        "files": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "one or more audio or video files (one job each)",
+def _upload_schema(models: tuple[str, ...]) -> dict[str, Any]:
+    """The multipart body of ``POST /v1/jobs`` (FastAPI cannot infer it: we parse the stream)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["files"],
+                        "properties": {
+                            "files": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "string", "format": "binary"},
+                                "description": "one or more audio or video files (one job each)",
+                            },
+                            "model": {
+                                "type": "string",
+                                "enum": list(models),
+                                "description": "a model this server offers",
+                            },
+                            "language": {
+                                "type": "string",
+                                "description": "e.g. en, de; blank: detect",
+                            },
+                            "num_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
+                            "min_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
+                            "max_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
+                            "diarize": {"type": "boolean"},
                         },
-                        "model": {"type": "string", "description": "a model this server offers"},
-                        "language": {"type": "string", "description": "e.g. en, de; blank: detect"},
-                        "num_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                        "min_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                        "max_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                        "diarize": {"type": "boolean"},
-                    },
+                        "additionalProperties": False,
+                    }
                 }
-            }
-        },
+            },
+        }
     }
-}
 
 
 def create_app(
@@ -168,6 +208,7 @@ def create_app(
         lifespan=lifespan,
     )
     _add_error_handlers(app)
+    app.openapi = _truthful_openapi(app, settings.models)  # type: ignore[method-assign]
     app.add_middleware(_Guard, settings=settings, token=token)
     if settings.cors_origins:
         app.add_middleware(
@@ -232,7 +273,11 @@ def create_app(
             "max_upload_bytes": settings.max_upload_bytes,
         }
 
-    @app.post("/v1/login", summary="Check the API token and keep it in a cookie for the page")
+    @app.post(
+        "/v1/login",
+        summary="Check the API token and keep it in a cookie for the page",
+        responses=_errors(401, 422),
+    )
     def login(body: LoginRequest, response: Response) -> dict[str, bool]:
         if token is None or not token.accepts(body.token):
             raise HTTPException(401, "wrong API token")
@@ -243,12 +288,8 @@ def create_app(
         "/v1/jobs",
         status_code=201,
         summary="Upload one or more media files: one job each",
-        openapi_extra=_UPLOAD_SCHEMA,
-        responses={
-            413: {"description": "upload too large"},
-            415: {"description": "not media"},
-            429: {"description": "queue full"},
-        },
+        openapi_extra=_upload_schema(settings.models),
+        responses=_errors(400, 413, 415, 422, 429),
     )
     async def create_jobs(request: Request) -> dict[str, list[dict[str, Any]]]:
         await run_in_threadpool(_check_queue, store, settings, 1)
@@ -276,18 +317,32 @@ def create_app(
     def list_jobs() -> dict[str, list[dict[str, Any]]]:
         return {"jobs": [job.public() for job in store.all()]}
 
-    @app.get("/v1/jobs/{job_id}", summary="A job: status, stage, percent, error")
+    @app.get(
+        "/v1/jobs/{job_id}",
+        summary="A job: status, stage, percent, error",
+        responses=_errors(404, 422),
+    )
     def get_job(job_id: str) -> dict[str, Any]:
         return job_or_404(job_id).public()
 
-    @app.delete("/v1/jobs/{job_id}", status_code=204, summary="Delete a job and its files")
+    @app.delete(
+        "/v1/jobs/{job_id}",
+        status_code=204,
+        summary="Delete a job and its files",
+        responses=_errors(404, 422),
+    )
     def delete_job(job_id: str) -> Response:
         job = job_or_404(job_id)
         store.delete(job.id)
         shutil.rmtree(paths.job(job.id), ignore_errors=True)
         return Response(status_code=204)
 
-    @app.post("/v1/jobs/{job_id}/rerun", status_code=202, summary="Run a job again, new options")
+    @app.post(
+        "/v1/jobs/{job_id}/rerun",
+        status_code=202,
+        summary="Run a job again, new options",
+        responses=_errors(404, 422),
+    )
     def rerun(job_id: str, body: RerunRequest) -> dict[str, Any]:
         job = job_or_404(job_id)
         options = JobOptions.parse(body.model_dump(), settings.models)
@@ -301,7 +356,7 @@ def create_app(
     @app.get(
         "/v1/jobs/{job_id}/result",
         summary="The job's transcript in any format of the writer registry",
-        responses={200: {"content": {"text/plain": {}}}, 409: {"description": "not done"}},
+        responses={200: {"content": {"text/plain": {}}}, **_errors(404, 409, 422)},
     )
     def result(
         job_id: str,
@@ -318,7 +373,16 @@ def create_app(
             headers={"Content-Disposition": _attachment(name)},
         )
 
-    @app.get("/v1/jobs/{job_id}/media", summary="The uploaded media (for the player)")
+    @app.get(
+        "/v1/jobs/{job_id}/media",
+        summary="The uploaded media (for the player)",
+        responses={
+            200: {"content": {"audio/*": {}, "video/*": {}, "application/octet-stream": {}}},
+            206: {"description": "the part a Range header asked for"},
+            416: {"description": "a Range outside the file"},
+            **_errors(404, 422),
+        },
+    )
     def media(job_id: str) -> FileResponse:
         job = job_or_404(job_id)
         path = paths.media(job.id)
@@ -326,13 +390,21 @@ def create_app(
             raise HTTPException(404, "the job's media is gone")
         return FileResponse(path, media_type=job.media_type)
 
-    @app.get("/v1/jobs/{job_id}/speakers", summary="The job's speakers: label and name")
+    @app.get(
+        "/v1/jobs/{job_id}/speakers",
+        summary="The job's speakers: label and name",
+        responses=_errors(404, 409, 422),
+    )
     def speakers(job_id: str) -> dict[str, list[dict[str, Any]]]:
         job = done_or_409(job_id)
         transcript = read_result(paths.result(job.id))
         return {"speakers": [_speaker(s.label, s.name) for s in transcript.speakers]}
 
-    @app.post("/v1/jobs/{job_id}/rename", summary="Name a speaker of this job (kept on the server)")
+    @app.post(
+        "/v1/jobs/{job_id}/rename",
+        summary="Name a speaker of this job (kept on the server)",
+        responses=_errors(404, 409, 422),
+    )
     def rename(job_id: str, body: SpeakerRequest) -> dict[str, list[dict[str, Any]]]:
         job = done_or_409(job_id)
         name = body.name.strip() or None
@@ -342,7 +414,12 @@ def create_app(
             raise HTTPException(404, f"job {job_id} has no speaker {body.label!r}") from None
         return {"speakers": [_speaker(s.label, s.name) for s in transcript.speakers]}
 
-    @app.post("/v1/jobs/{job_id}/enroll", status_code=201, summary="Remember a speaker's voice")
+    @app.post(
+        "/v1/jobs/{job_id}/enroll",
+        status_code=201,
+        summary="Remember a speaker's voice",
+        responses=_errors(404, 409, 422),
+    )
     def enroll_from_job(job_id: str, body: SpeakerRequest) -> dict[str, Any]:
         return _enroll(library, paths_result=paths.result, job=done_or_409(job_id), body=body)
 
@@ -350,21 +427,31 @@ def create_app(
     def list_voices() -> dict[str, list[dict[str, Any]]]:
         return {"voices": [_voice(v) for v in library.list_voices()]}
 
-    @app.post("/v1/voices", status_code=201, summary="Enrol a job's speaker into the library")
+    @app.post(
+        "/v1/voices",
+        status_code=201,
+        summary="Enrol a job's speaker into the library",
+        responses=_errors(404, 409, 422),
+    )
     def enroll(body: EnrollRequest) -> dict[str, Any]:
         speaker = SpeakerRequest(label=body.label, name=body.name)
         return _enroll(
             library, paths_result=paths.result, job=done_or_409(body.job_id), body=speaker
         )
 
-    @app.patch("/v1/voices/{name}", summary="Rename a voice")
+    @app.patch("/v1/voices/{name}", summary="Rename a voice", responses=_errors(404, 422))
     def rename_voice(name: str, body: VoiceRename) -> dict[str, Any]:
         try:
             return _voice(library.rename(name, body.name))
         except LookupError:
             raise HTTPException(404, f"no voice {name!r}") from None
 
-    @app.delete("/v1/voices/{name}", status_code=204, summary="Remove a voice")
+    @app.delete(
+        "/v1/voices/{name}",
+        status_code=204,
+        summary="Remove a voice",
+        responses=_errors(404, 422),
+    )
     def remove_voice(name: str) -> Response:
         try:
             library.remove(name)
@@ -470,7 +557,67 @@ def _static(name: str) -> str:
     return (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
 
 
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _truthful_openapi(app: FastAPI, models: tuple[str, ...]) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` that also lists the answers of the guard in front of every operation:
+    400 (a Host the server does not answer to), 429 (rate limit), 401 (token) where a token
+    can be required, 403 (cross-site) on the operations that change something; and names
+    the models this server offers where a request can choose one."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        rerun = schema["components"]["schemas"]["RerunRequest"]["properties"]
+        rerun["model"]["anyOf"] = [{"type": "string", "enum": list(models)}, {"type": "null"}]
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                statuses = [400, 429]
+                if path not in _PUBLIC:
+                    statuses.append(401)
+                if method.upper() not in _SAFE_METHODS:
+                    statuses.append(403)
+                for status, response in _errors(*statuses).items():
+                    operation["responses"].setdefault(
+                        str(status),
+                        {
+                            "description": response["description"],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+    return openapi
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``app`` answers at ``path`` (for ``Allow`` on a 405)."""
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # A path served by several routes (GET and POST /v1/jobs are two) gets a 405 from the
+        # first alone, naming only its own methods: name all of them.
+        if error.status_code == 405:
+            allow = ", ".join(_allowed_methods(app, request.url.path))
+            error = StarletteHTTPException(
+                405, error.detail, {**(error.headers or {}), "Allow": allow}
+            )
+        return await http_exception_handler(request, error)
+
     statuses: list[tuple[type[SaywhoError], int]] = [
         (UploadError, 400),
         (AudioDecodeError, 415),
