@@ -209,7 +209,8 @@ class WorkerPool:
                     continue
                 if not self._run(worker, job):
                     worker.process.join(5.0)
-                    worker = self._hire(index)
+                    if not self._stop.is_set():
+                        worker = self._hire(index)
         finally:
             _dismiss(worker)
 
