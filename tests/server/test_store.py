@@ -22,6 +22,7 @@ from saywho.server.security import (
     token_required,
     without_paths,
 )
+from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadError, receive_upload
 from saywho.server.worker import overall_percent
 
@@ -181,6 +182,19 @@ def test_cross_site_requests_that_change_state_are_refused() -> None:
     assert not refused(
         "POST", ("http://app.example",), origin="http://app.example", sec_fetch_site="cross-site"
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"trusted_proxies": ("proxy.lan",)}, "trusted-proxy must be an IP address or network"),
+        ({"max_job_memory_bytes": -5}, "max-job-memory-mb must be positive"),
+    ],
+)
+def test_server_settings_are_checked(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ServerSettings(**fields)  # type: ignore[arg-type]
+    assert ServerSettings(trusted_proxies=("10.0.0.0/8", "::1")).trusted_proxies
 
 
 def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> bytes:
