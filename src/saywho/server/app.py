@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -26,12 +25,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saywho import __version__
 from saywho.audio.probe import probe_media
 from saywho.errors import AudioDecodeError, ConfigError, OutputError, SaywhoError
+from saywho.server.guard import COOKIE, Guard
 from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
 from saywho.server.options import JobOptions
 from saywho.server.results import (
@@ -44,11 +42,9 @@ from saywho.server.results import (
     render_result,
 )
 from saywho.server.review import review_page
+from saywho.server.schema import allowed_methods, errors, truthful_openapi, upload_schema
 from saywho.server.security import (
-    HostCheck,
-    RateLimiter,
     TokenCheck,
-    cross_site,
     token_required,
     without_paths,
 )
@@ -59,8 +55,6 @@ from saywho.server.worker import WorkerPool
 
 __all__ = ["create_app"]
 
-COOKIE = "saywho_token"
-_PUBLIC = ("/", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
 # Our pages load only our own scripts, styles and data, and no other site may frame them.
 _PAGES = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -69,32 +63,6 @@ _PAGES = (
 )
 _EVENTS_EVERY_S = 0.4
 _KEEPALIVE_S = 15.0
-
-
-class ErrorBody(BaseModel):
-    """Every error answer: what is wrong, for a person to read."""
-
-    detail: str | list[dict[str, Any]] = Field(
-        description="the reason (a list of problems when the request does not fit the schema)"
-    )
-
-
-_ERRORS = {
-    400: "a malformed request (body, form or Host header)",
-    401: "the API token is missing or wrong",
-    403: "a cross-site request from a browser",
-    404: "no such job, speaker or voice",
-    409: "the job has no result (yet): it is queued, running or failed",
-    413: "the upload is larger than this server's limit",
-    415: "not multipart/form-data, or a file that is not audio or video we can decode",
-    422: "a field or option that is not valid",
-    429: "too many requests from this client, or the job queue is full",
-}
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error ``statuses`` an operation can answer."""
-    return {status: {"model": ErrorBody, "description": _ERRORS[status]} for status in statuses}
 
 
 class LoginRequest(BaseModel):
@@ -134,45 +102,6 @@ class RerunRequest(BaseModel):
     diarize: bool | None = None
 
 
-def _upload_schema(models: tuple[str, ...]) -> dict[str, Any]:
-    """The multipart body of ``POST /v1/jobs`` (FastAPI cannot infer it: we parse the stream)."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["files"],
-                        "properties": {
-                            "files": {
-                                "type": "array",
-                                "minItems": 1,
-                                "items": {"type": "string", "format": "binary"},
-                                "description": "one or more audio or video files (one job each)",
-                            },
-                            "model": {
-                                "type": "string",
-                                "enum": list(models),
-                                "description": "a model this server offers",
-                            },
-                            "language": {
-                                "type": "string",
-                                "description": "e.g. en, de; blank: detect",
-                            },
-                            "num_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                            "min_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                            "max_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                            "diarize": {"type": "boolean"},
-                        },
-                        "additionalProperties": False,
-                    }
-                }
-            },
-        }
-    }
-
-
 def create_app(
     settings: ServerSettings, token: TokenCheck | None, voices: VoiceLibrary | None = None
 ) -> FastAPI:
@@ -208,8 +137,8 @@ def create_app(
         lifespan=lifespan,
     )
     _add_error_handlers(app)
-    app.openapi = _truthful_openapi(app, settings.models)  # type: ignore[method-assign]
-    app.add_middleware(_Guard, settings=settings, token=token)
+    app.openapi = truthful_openapi(app, settings.models)  # type: ignore[method-assign]
+    app.add_middleware(Guard, settings=settings, token=token)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -276,7 +205,7 @@ def create_app(
     @app.post(
         "/v1/login",
         summary="Check the API token and keep it in a cookie for the page",
-        responses=_errors(401, 422),
+        responses=errors(401, 422),
     )
     def login(body: LoginRequest, response: Response) -> dict[str, bool]:
         if token is None or not token.accepts(body.token):
@@ -288,8 +217,8 @@ def create_app(
         "/v1/jobs",
         status_code=201,
         summary="Upload one or more media files: one job each",
-        openapi_extra=_upload_schema(settings.models),
-        responses=_errors(400, 413, 415, 422, 429),
+        openapi_extra=upload_schema(settings.models),
+        responses=errors(400, 413, 415, 422, 429),
     )
     async def create_jobs(request: Request) -> dict[str, list[dict[str, Any]]]:
         await run_in_threadpool(_check_queue, store, settings, 1)
@@ -320,7 +249,7 @@ def create_app(
     @app.get(
         "/v1/jobs/{job_id}",
         summary="A job: status, stage, percent, error",
-        responses=_errors(404, 422),
+        responses=errors(404, 422),
     )
     def get_job(job_id: str) -> dict[str, Any]:
         return job_or_404(job_id).public()
@@ -329,7 +258,7 @@ def create_app(
         "/v1/jobs/{job_id}",
         status_code=204,
         summary="Delete a job and its files",
-        responses=_errors(404, 422),
+        responses=errors(404, 422),
     )
     def delete_job(job_id: str) -> Response:
         job = job_or_404(job_id)
@@ -341,7 +270,7 @@ def create_app(
         "/v1/jobs/{job_id}/rerun",
         status_code=202,
         summary="Run a job again, new options",
-        responses=_errors(404, 422),
+        responses=errors(404, 422),
     )
     def rerun(job_id: str, body: RerunRequest) -> dict[str, Any]:
         job = job_or_404(job_id)
@@ -356,7 +285,7 @@ def create_app(
     @app.get(
         "/v1/jobs/{job_id}/result",
         summary="The job's transcript in any format of the writer registry",
-        responses={200: {"content": {"text/plain": {}}}, **_errors(404, 409, 422)},
+        responses={200: {"content": {"text/plain": {}}}, **errors(404, 409, 422)},
     )
     def result(
         job_id: str,
@@ -380,7 +309,7 @@ def create_app(
             200: {"content": {"audio/*": {}, "video/*": {}, "application/octet-stream": {}}},
             206: {"description": "the part a Range header asked for"},
             416: {"description": "a Range outside the file"},
-            **_errors(404, 422),
+            **errors(404, 422),
         },
     )
     def media(job_id: str) -> FileResponse:
@@ -393,7 +322,7 @@ def create_app(
     @app.get(
         "/v1/jobs/{job_id}/speakers",
         summary="The job's speakers: label and name",
-        responses=_errors(404, 409, 422),
+        responses=errors(404, 409, 422),
     )
     def speakers(job_id: str) -> dict[str, list[dict[str, Any]]]:
         job = done_or_409(job_id)
@@ -403,7 +332,7 @@ def create_app(
     @app.post(
         "/v1/jobs/{job_id}/rename",
         summary="Name a speaker of this job (kept on the server)",
-        responses=_errors(404, 409, 422),
+        responses=errors(404, 409, 422),
     )
     def rename(job_id: str, body: SpeakerRequest) -> dict[str, list[dict[str, Any]]]:
         job = done_or_409(job_id)
@@ -418,7 +347,7 @@ def create_app(
         "/v1/jobs/{job_id}/enroll",
         status_code=201,
         summary="Remember a speaker's voice",
-        responses=_errors(404, 409, 422),
+        responses=errors(404, 409, 422),
     )
     def enroll_from_job(job_id: str, body: SpeakerRequest) -> dict[str, Any]:
         return _enroll(library, paths_result=paths.result, job=done_or_409(job_id), body=body)
@@ -431,7 +360,7 @@ def create_app(
         "/v1/voices",
         status_code=201,
         summary="Enrol a job's speaker into the library",
-        responses=_errors(404, 409, 422),
+        responses=errors(404, 409, 422),
     )
     def enroll(body: EnrollRequest) -> dict[str, Any]:
         speaker = SpeakerRequest(label=body.label, name=body.name)
@@ -439,7 +368,7 @@ def create_app(
             library, paths_result=paths.result, job=done_or_409(body.job_id), body=speaker
         )
 
-    @app.patch("/v1/voices/{name}", summary="Rename a voice", responses=_errors(404, 422))
+    @app.patch("/v1/voices/{name}", summary="Rename a voice", responses=errors(404, 422))
     def rename_voice(name: str, body: VoiceRename) -> dict[str, Any]:
         try:
             return _voice(library.rename(name, body.name))
@@ -450,7 +379,7 @@ def create_app(
         "/v1/voices/{name}",
         status_code=204,
         summary="Remove a voice",
-        responses=_errors(404, 422),
+        responses=errors(404, 422),
     )
     def remove_voice(name: str) -> Response:
         try:
@@ -557,62 +486,13 @@ def _static(name: str) -> str:
     return (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
 
 
-_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-def _truthful_openapi(app: FastAPI, models: tuple[str, ...]) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` that also lists the answers of the guard in front of every operation:
-    400 (a Host the server does not answer to), 429 (rate limit), 401 (token) where a token
-    can be required, 403 (cross-site) on the operations that change something; and names
-    the models this server offers where a request can choose one."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        rerun = schema["components"]["schemas"]["RerunRequest"]["properties"]
-        rerun["model"]["anyOf"] = [{"type": "string", "enum": list(models)}, {"type": "null"}]
-        for path, operations in schema["paths"].items():
-            for method, operation in operations.items():
-                statuses = [400, 429]
-                if path not in _PUBLIC:
-                    statuses.append(401)
-                if method.upper() not in _SAFE_METHODS:
-                    statuses.append(403)
-                for status, response in _errors(*statuses).items():
-                    operation["responses"].setdefault(
-                        str(status),
-                        {
-                            "description": response["description"],
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}
-                                }
-                            },
-                        },
-                    )
-        return schema
-
-    return openapi
-
-
-def _allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of ``app`` answers at ``path`` (for ``Allow`` on a 405)."""
-    methods: set[str] = set()
-    for route in app.routes:
-        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
-            methods.update(route.methods)
-    return sorted(methods)
-
-
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         # A path served by several routes (GET and POST /v1/jobs are two) gets a 405 from the
         # first alone, naming only its own methods: name all of them.
         if error.status_code == 405:
-            allow = ", ".join(_allowed_methods(app, request.url.path))
+            allow = ", ".join(allowed_methods(app, request.url.path))
             error = StarletteHTTPException(
                 405, error.detail, {**(error.headers or {}), "Allow": allow}
             )
@@ -638,107 +518,3 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     for kind, _ in statuses:
         app.add_exception_handler(kind, handle)
-
-
-class _Guard:
-    """ASGI middleware, in this order: the ``Host`` allow-list, the rate limit per client,
-    cross-site requests, then the API token where it is required. Every answer gets the
-    headers that keep our pages out of other sites' frames."""
-
-    def __init__(self, app: ASGIApp, settings: ServerSettings, token: TokenCheck | None) -> None:
-        self.app = app
-        self.settings = settings
-        self.token = token
-        self.limiter = RateLimiter(settings.requests_per_minute)
-        self.hosts = HostCheck.for_bind(
-            settings.host, settings.allowed_hosts, machine=(socket.gethostname(),)
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        send = _with_headers(send, _ALWAYS)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = headers.get("host", "")
-        if not self.hosts.accepts(host):
-            await _refuse(
-                send,
-                400,
-                f"this server does not answer to the host {host!r}; "
-                "start it with --allowed-host NAME to add a name",
-                {},
-            )
-            return
-        client = scope["client"][0] if scope.get("client") else None
-        wait_s = self.limiter.allow(client or "?")
-        if wait_s > 0:
-            await _refuse(
-                send, 429, "too many requests; slow down", {"retry-after": f"{wait_s:.0f}"}
-            )
-            return
-        bearer = self._bearer(headers)
-        if not bearer and cross_site(scope["method"], headers, host, self.settings.cors_origins):
-            await _refuse(
-                send,
-                403,
-                "refused a cross-site request: a page of another site cannot change "
-                "anything here (send the API token, or name that site with --cors-origin)",
-                {},
-            )
-            return
-        path: str = scope["path"]
-        public = path in _PUBLIC or path.startswith("/static/")
-        required = token_required(self.settings.auth, client)
-        if not public and required and not (bearer or self._cookie(headers)):
-            await _refuse(
-                send,
-                401,
-                "an API token is required: send 'Authorization: Bearer <token>' "
-                "(the token was printed when the server first started; "
-                "`saywho serve --new-token` makes a new one)",
-                {"www-authenticate": "Bearer"},
-            )
-            return
-        await self.app(scope, receive, send)
-
-    def _bearer(self, headers: dict[str, str]) -> bool:
-        """Whether the request carries the token in ``Authorization`` (a page of another
-        site cannot make a browser send that header by itself, unlike a cookie)."""
-        bearer = headers.get("authorization", "")
-        return (
-            self.token is not None
-            and bearer.lower().startswith("bearer ")
-            and self.token.accepts(bearer[7:].strip())
-        )
-
-    def _cookie(self, headers: dict[str, str]) -> bool:
-        if self.token is None:
-            return False
-        for item in headers.get("cookie", "").split(";"):
-            key, _, value = item.strip().partition("=")
-            if key == COOKIE and self.token.accepts(value):
-                return True
-        return False
-
-
-# On every answer: no framing by other sites (clickjacking), no content sniffing.
-_ALWAYS = ((b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"))
-
-
-def _with_headers(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
-        await send(message)
-
-    return sending
-
-
-async def _refuse(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
-    body = json.dumps({"detail": message}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
-    start: Message = {"type": "http.response.start", "status": status, "headers": raw}
-    await send(start)
-    await send({"type": "http.response.body", "body": body})
