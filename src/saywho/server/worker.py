@@ -337,8 +337,10 @@ def _serve(
     """A worker process: transcribe tasks until a ``None`` or until the server is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     if max_memory_bytes is not None:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        cap = max_memory_bytes if hard == resource.RLIM_INFINITY else min(max_memory_bytes, hard)
         try:
-            resource.setrlimit(resource.RLIMIT_DATA, (max_memory_bytes, max_memory_bytes))
+            resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
         except (ValueError, OSError) as error:  # a system that does not let us
             log.warning("cannot cap a worker's memory: %s", error)
     pipelines: OrderedDict[PipelineConfig, Pipeline] = OrderedDict()
