@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,14 @@ class Server:
         """Kill the process at once (no clean shutdown)."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
+
+    @contextmanager
+    def stopping(self) -> Iterator[Server]:
+        """This server, stopped at the end of the ``with`` block."""
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         if self.process.poll() is None:

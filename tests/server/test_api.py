@@ -121,6 +121,7 @@ def test_media_is_recognised_by_content_not_by_name(server: Server, tmp_path: Pa
         client.delete(f"/v1/jobs/{job['id']}")
     assert refused.status_code == 415
     assert refused.json()["detail"].startswith("fake.wav: ")
+    assert str(server.data_dir) not in refused.text and ".part" not in refused.text
     assert before == after  # all or nothing: the good file of a refused upload is not queued
     assert not list((server.data_dir / "uploads").glob("*"))
     assert accepted.status_code == 201
@@ -284,3 +285,75 @@ def test_token_limits_and_rate(tmp_path: Path, speech_wav: Path) -> None:
             assert client.get("/v1/jobs").status_code == 200
     finally:
         restarted.stop()
+
+
+def test_a_page_of_another_site_cannot_use_the_server(
+    server: Server, done_job: str, speech_wav: Path
+) -> None:
+    """Cross-site uploads and DNS rebinding (issue 13, items 14 and 15)."""
+    port = server.url.rsplit(":", 1)[1]
+    evil = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+    with server.client() as client:
+        before = len(client.get("/v1/jobs").json()["jobs"])
+        forged = client.post("/v1/jobs", files=_files(speech_wav), headers=evil)
+        old_browser = client.post(
+            "/v1/jobs", files=_files(speech_wav), headers={"Origin": "http://evil.example"}
+        )
+        same_site = client.post(
+            f"/v1/jobs/{done_job}/rename",
+            json={"label": "SPEAKER_00", "name": ""},
+            headers={"Origin": "http://localhost:3000", "Sec-Fetch-Site": "same-site"},
+        )
+        after = len(client.get("/v1/jobs").json()["jobs"])
+        ours = client.post(
+            f"/v1/jobs/{done_job}/rename",
+            json={"label": "SPEAKER_00", "name": ""},
+            headers={"Origin": server.url, "Sec-Fetch-Site": "same-origin"},
+        )
+        rebound = client.get("/v1/jobs", headers={"Host": f"evil.example:{port}"})
+        by_name = client.get("/v1/info", headers={"Host": f"localhost:{port}"})
+        by_ipv6 = client.get("/v1/info", headers={"Host": f"[::1]:{port}"})
+    for refused in (forged, old_browser, same_site):
+        assert refused.status_code == 403, refused.text
+        assert "cross-site" in refused.json()["detail"]
+    assert before == after
+    assert ours.status_code == 200, ours.text
+    assert rebound.status_code == 400 and "evil.example" in rebound.json()["detail"]
+    assert "jobs" not in rebound.json()
+    assert by_name.status_code == 200 and by_ipv6.status_code == 200
+
+
+def test_pages_cannot_be_framed_and_run_only_our_scripts(server: Server, done_job: str) -> None:
+    with server.client() as client:
+        pages = {path: client.get(path) for path in ("/", "/docs", f"/jobs/{done_job}")}
+        api = client.get("/v1/info")
+    for path, page in pages.items():
+        assert page.status_code == 200, path
+        assert page.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"], path
+    for path in ("/", "/docs"):
+        policy = pages[path].headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "style-src 'self';" in policy
+        assert "<style" not in pages[path].text and "<script>" not in pages[path].text
+    assert api.headers["x-frame-options"] == "DENY"
+    assert api.headers["x-content-type-options"] == "nosniff"
+
+
+def test_forwarded_for_is_believed_only_from_a_named_proxy(tmp_path: Path) -> None:
+    """Item 19: a proxy that passes the client's X-Forwarded-For on must not make it loopback."""
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with start_server(tmp_path / "plain").stopping() as plain, plain.client() as client:
+        ignored = client.get("/v1/info", headers=forwarded).json()
+        listed = client.get("/v1/jobs", headers=forwarded)
+    proxied = start_server(tmp_path / "proxied", "--trusted-proxy", "127.0.0.1")
+    with proxied.stopping(), proxied.client() as client:
+        believed = client.get("/v1/info", headers=forwarded).json()
+        refused = client.get("/v1/jobs", headers=forwarded)
+        direct = client.get("/v1/jobs")
+    assert ignored["token_required"] is False and listed.status_code == 200
+    assert believed["token_required"] is True and refused.status_code == 401
+    assert direct.status_code == 200
+
+
+def _files(path: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (path.name, path.read_bytes(), "audio/wav"))]

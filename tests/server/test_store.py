@@ -14,11 +14,15 @@ from saywho.errors import ConfigError
 from saywho.server.jobs import MAX_ATTEMPTS, JobStore, NewJob, new_job_id
 from saywho.server.options import JobOptions
 from saywho.server.security import (
+    HostCheck,
     RateLimiter,
+    cross_site,
     is_loopback,
     load_or_create_token,
     token_required,
+    without_paths,
 )
+from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadError, receive_upload
 from saywho.server.worker import overall_percent
 
@@ -135,6 +139,62 @@ def test_loopback_and_rate_limit() -> None:
     assert limiter.allow("a", now=0.0) > 0  # the bucket is empty
     assert limiter.allow("b", now=0.0) == 0  # per client
     assert limiter.allow("a", now=1.5) == 0  # refilled at one a second
+
+
+def test_messages_for_clients_name_no_path_of_the_server() -> None:
+    root = Path("/srv/saywho data")
+    upload = root / "uploads" / "1f2e.part"
+    message = f"Invalid data: '{upload}', also '{root}/jobs/ab/media' and {root}/x y"
+    cleaned = without_paths(message, {upload: "talk.wav"}, root)
+    assert cleaned == "Invalid data: 'talk.wav', also '<data dir>' and <data dir> y"
+
+
+def test_host_names_the_server_answers_to() -> None:
+    loopback = HostCheck.for_bind("127.0.0.1", ["saywho.lan"])
+    for host in ("127.0.0.1:8000", "localhost", "LOCALHOST.:80", "[::1]:8000", "saywho.lan"):
+        assert loopback.accepts(host), host
+    for host in ("evil.example", "evil.example:8000", "10.0.0.2", "", None, "[::1"):
+        assert not loopback.accepts(host), host
+    public = HostCheck.for_bind("192.168.1.5", [])
+    assert public.accepts("192.168.1.5:8000") and not public.accepts("localhost:8000")
+    everywhere = HostCheck.for_bind("0.0.0.0", [], machine=("box",))
+    assert all(everywhere.accepts(h) for h in ("10.1.2.3:8000", "[fe80::1]", "box", "localhost"))
+    assert not everywhere.accepts("rebound.example")
+    assert HostCheck.for_bind("127.0.0.1", ["*"]).accepts("anything.example")
+
+
+def test_cross_site_requests_that_change_state_are_refused() -> None:
+    host = "127.0.0.1:8000"
+
+    def refused(method: str, allowed: tuple[str, ...] = (), **headers: str) -> bool:
+        named = {k.replace("_", "-"): v for k, v in headers.items()}
+        return cross_site(method, named, host, allowed)
+
+    assert refused("POST", origin="http://evil.example", sec_fetch_site="cross-site")
+    assert refused("POST", origin="http://localhost:3000", sec_fetch_site="same-site")
+    assert refused("DELETE", origin="http://evil.example")  # a browser without Sec-Fetch-*
+    assert refused("POST", origin="null")
+    assert not refused("POST", origin="http://127.0.0.1:8000", sec_fetch_site="same-origin")
+    assert not refused("POST", origin="http://127.0.0.1:8000")
+    assert not refused("POST", sec_fetch_site="none")  # typed by the user
+    assert not refused("POST")  # not a browser: curl, scripts (the token check applies)
+    assert not refused("GET", origin="http://evil.example", sec_fetch_site="cross-site")
+    assert not refused(
+        "POST", ("http://app.example",), origin="http://app.example", sec_fetch_site="cross-site"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"trusted_proxies": ("proxy.lan",)}, "trusted-proxy must be an IP address or network"),
+        ({"max_job_memory_bytes": -5}, "max-job-memory-mb must be positive"),
+    ],
+)
+def test_server_settings_are_checked(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ServerSettings(**fields)  # type: ignore[arg-type]
+    assert ServerSettings(trusted_proxies=("10.0.0.0/8", "::1")).trusted_proxies
 
 
 def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> bytes:

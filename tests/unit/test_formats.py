@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
 import itertools
@@ -329,6 +330,26 @@ def test_tsv_keeps_every_row_to_four_fields() -> None:
     assert rows[0] == "start\tend\tspeaker\ttext"
     assert rows[2] == "4.000\t5.250\t\ta tab and a break"
     assert all(row.count("\t") == 3 for row in rows)
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://x.example","hi")', "+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+)
+def test_csv_quotes_a_speaker_name_a_spreadsheet_would_run(name: str) -> None:
+    transcript = speakers_transcript()
+    named = dataclasses.replace(
+        transcript, speakers=(Speaker("SPEAKER_00", name), *transcript.speakers[1:])
+    )
+    rows = list(csv.reader(io.StringIO(render(named, "csv"), newline="")))
+    assert rows[1][2] == f"'{name}"
+    assert rows[2][2] == "SPEAKER_01"  # a plain name stays as it is
+
+
+def test_csv_quotes_a_text_that_starts_like_a_formula() -> None:
+    words = timed_words("-5 degrees and =1+1", 0.0)
+    transcript = dataclasses.replace(plain_transcript(), utterances=(utterance_of(words),))
+    rows = list(csv.reader(io.StringIO(render(transcript, "csv"), newline="")))
+    assert rows[1][4] == "'-5 degrees and =1+1"
 
 
 def test_txt_without_speakers_is_plain_text() -> None:

@@ -19,15 +19,17 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saywho import __version__
 from saywho.audio.probe import probe_media
 from saywho.errors import AudioDecodeError, ConfigError, OutputError, SaywhoError
+from saywho.server.guard import COOKIE, Guard
 from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
 from saywho.server.options import JobOptions
 from saywho.server.results import (
@@ -40,7 +42,12 @@ from saywho.server.results import (
     render_result,
 )
 from saywho.server.review import review_page
-from saywho.server.security import RateLimiter, TokenCheck, token_required
+from saywho.server.schema import allowed_methods, errors, truthful_openapi, upload_schema
+from saywho.server.security import (
+    TokenCheck,
+    token_required,
+    without_paths,
+)
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadedFile, UploadError, receive_upload
 from saywho.server.voices import Voice, VoiceLibrary, open_voice_library
@@ -48,8 +55,12 @@ from saywho.server.worker import WorkerPool
 
 __all__ = ["create_app"]
 
-COOKIE = "saywho_token"
-_PUBLIC = ("/", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
+# Our pages load only our own scripts, styles and data, and no other site may frame them.
+_PAGES = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 _EVENTS_EVERY_S = 0.4
 _KEEPALIVE_S = 15.0
 
@@ -85,38 +96,10 @@ class RerunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=100)
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
+    num_speakers: int | None = Field(default=None, ge=1, le=32)
+    min_speakers: int | None = Field(default=None, ge=1, le=32)
+    max_speakers: int | None = Field(default=None, ge=1, le=32)
     diarize: bool | None = None
-
-
-_UPLOAD_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["files"],
-                    "properties": {
-                        "files": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "one or more audio or video files (one job each)",
-                        },
-                        "model": {"type": "string", "description": "a model this server offers"},
-                        "language": {"type": "string", "description": "e.g. en, de; blank: detect"},
-                        "num_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                        "min_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                        "max_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                        "diarize": {"type": "boolean"},
-                    },
-                }
-            }
-        },
-    }
-}
 
 
 def create_app(
@@ -127,7 +110,14 @@ def create_app(
     paths.root.mkdir(parents=True, exist_ok=True)
     store = JobStore(paths.database)
     library = voices if voices is not None else open_voice_library(settings.voices_path)
-    pool = WorkerPool(store, paths, settings.config, settings.workers, library)
+    pool = WorkerPool(
+        store,
+        paths,
+        settings.config,
+        settings.workers,
+        library,
+        max_memory_bytes=settings.max_job_memory_bytes,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,7 +137,8 @@ def create_app(
         lifespan=lifespan,
     )
     _add_error_handlers(app)
-    app.add_middleware(_Guard, settings=settings, token=token)
+    app.openapi = truthful_openapi(app, settings.models)  # type: ignore[method-assign]
+    app.add_middleware(Guard, settings=settings, token=token)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -172,11 +163,11 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
-        return HTMLResponse(_static("index.html"))
+        return HTMLResponse(_static("index.html"), headers={"Content-Security-Policy": _PAGES})
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return HTMLResponse(_static("docs.html"))
+        return HTMLResponse(_static("docs.html"), headers={"Content-Security-Policy": _PAGES})
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
@@ -190,7 +181,12 @@ def create_app(
     def review(job_id: str) -> HTMLResponse:
         job = done_or_409(job_id)
         transcript = read_result(paths.result(job.id))
-        return HTMLResponse(review_page(transcript, job.id, job.media_type))
+        # The page's own policy (a <meta>) limits scripts and styles to its inline ones;
+        # frame-ancestors only works as a header.
+        return HTMLResponse(
+            review_page(transcript, job.id, job.media_type),
+            headers={"Content-Security-Policy": "frame-ancestors 'none'"},
+        )
 
     # -- API ------------------------------------------------------------------------------
 
@@ -206,7 +202,11 @@ def create_app(
             "max_upload_bytes": settings.max_upload_bytes,
         }
 
-    @app.post("/v1/login", summary="Check the API token and keep it in a cookie for the page")
+    @app.post(
+        "/v1/login",
+        summary="Check the API token and keep it in a cookie for the page",
+        responses=errors(401, 422),
+    )
     def login(body: LoginRequest, response: Response) -> dict[str, bool]:
         if token is None or not token.accepts(body.token):
             raise HTTPException(401, "wrong API token")
@@ -217,12 +217,8 @@ def create_app(
         "/v1/jobs",
         status_code=201,
         summary="Upload one or more media files: one job each",
-        openapi_extra=_UPLOAD_SCHEMA,
-        responses={
-            413: {"description": "upload too large"},
-            415: {"description": "not media"},
-            429: {"description": "queue full"},
-        },
+        openapi_extra=upload_schema(settings.models),
+        responses=errors(400, 413, 415, 422, 429),
     )
     async def create_jobs(request: Request) -> dict[str, list[dict[str, Any]]]:
         await run_in_threadpool(_check_queue, store, settings, 1)
@@ -250,18 +246,32 @@ def create_app(
     def list_jobs() -> dict[str, list[dict[str, Any]]]:
         return {"jobs": [job.public() for job in store.all()]}
 
-    @app.get("/v1/jobs/{job_id}", summary="A job: status, stage, percent, error")
+    @app.get(
+        "/v1/jobs/{job_id}",
+        summary="A job: status, stage, percent, error",
+        responses=errors(404, 422),
+    )
     def get_job(job_id: str) -> dict[str, Any]:
         return job_or_404(job_id).public()
 
-    @app.delete("/v1/jobs/{job_id}", status_code=204, summary="Delete a job and its files")
+    @app.delete(
+        "/v1/jobs/{job_id}",
+        status_code=204,
+        summary="Delete a job and its files",
+        responses=errors(404, 422),
+    )
     def delete_job(job_id: str) -> Response:
         job = job_or_404(job_id)
         store.delete(job.id)
         shutil.rmtree(paths.job(job.id), ignore_errors=True)
         return Response(status_code=204)
 
-    @app.post("/v1/jobs/{job_id}/rerun", status_code=202, summary="Run a job again, new options")
+    @app.post(
+        "/v1/jobs/{job_id}/rerun",
+        status_code=202,
+        summary="Run a job again, new options",
+        responses=errors(404, 422),
+    )
     def rerun(job_id: str, body: RerunRequest) -> dict[str, Any]:
         job = job_or_404(job_id)
         options = JobOptions.parse(body.model_dump(), settings.models)
@@ -275,7 +285,7 @@ def create_app(
     @app.get(
         "/v1/jobs/{job_id}/result",
         summary="The job's transcript in any format of the writer registry",
-        responses={200: {"content": {"text/plain": {}}}, 409: {"description": "not done"}},
+        responses={200: {"content": {"text/plain": {}}}, **errors(404, 409, 422)},
     )
     def result(
         job_id: str,
@@ -292,7 +302,16 @@ def create_app(
             headers={"Content-Disposition": _attachment(name)},
         )
 
-    @app.get("/v1/jobs/{job_id}/media", summary="The uploaded media (for the player)")
+    @app.get(
+        "/v1/jobs/{job_id}/media",
+        summary="The uploaded media (for the player)",
+        responses={
+            200: {"content": {"audio/*": {}, "video/*": {}, "application/octet-stream": {}}},
+            206: {"description": "the part a Range header asked for"},
+            416: {"description": "a Range outside the file"},
+            **errors(404, 422),
+        },
+    )
     def media(job_id: str) -> FileResponse:
         job = job_or_404(job_id)
         path = paths.media(job.id)
@@ -300,13 +319,21 @@ def create_app(
             raise HTTPException(404, "the job's media is gone")
         return FileResponse(path, media_type=job.media_type)
 
-    @app.get("/v1/jobs/{job_id}/speakers", summary="The job's speakers: label and name")
+    @app.get(
+        "/v1/jobs/{job_id}/speakers",
+        summary="The job's speakers: label and name",
+        responses=errors(404, 409, 422),
+    )
     def speakers(job_id: str) -> dict[str, list[dict[str, Any]]]:
         job = done_or_409(job_id)
         transcript = read_result(paths.result(job.id))
         return {"speakers": [_speaker(s.label, s.name) for s in transcript.speakers]}
 
-    @app.post("/v1/jobs/{job_id}/rename", summary="Name a speaker of this job (kept on the server)")
+    @app.post(
+        "/v1/jobs/{job_id}/rename",
+        summary="Name a speaker of this job (kept on the server)",
+        responses=errors(404, 409, 422),
+    )
     def rename(job_id: str, body: SpeakerRequest) -> dict[str, list[dict[str, Any]]]:
         job = done_or_409(job_id)
         name = body.name.strip() or None
@@ -316,7 +343,12 @@ def create_app(
             raise HTTPException(404, f"job {job_id} has no speaker {body.label!r}") from None
         return {"speakers": [_speaker(s.label, s.name) for s in transcript.speakers]}
 
-    @app.post("/v1/jobs/{job_id}/enroll", status_code=201, summary="Remember a speaker's voice")
+    @app.post(
+        "/v1/jobs/{job_id}/enroll",
+        status_code=201,
+        summary="Remember a speaker's voice",
+        responses=errors(404, 409, 422),
+    )
     def enroll_from_job(job_id: str, body: SpeakerRequest) -> dict[str, Any]:
         return _enroll(library, paths_result=paths.result, job=done_or_409(job_id), body=body)
 
@@ -324,21 +356,31 @@ def create_app(
     def list_voices() -> dict[str, list[dict[str, Any]]]:
         return {"voices": [_voice(v) for v in library.list_voices()]}
 
-    @app.post("/v1/voices", status_code=201, summary="Enrol a job's speaker into the library")
+    @app.post(
+        "/v1/voices",
+        status_code=201,
+        summary="Enrol a job's speaker into the library",
+        responses=errors(404, 409, 422),
+    )
     def enroll(body: EnrollRequest) -> dict[str, Any]:
         speaker = SpeakerRequest(label=body.label, name=body.name)
         return _enroll(
             library, paths_result=paths.result, job=done_or_409(body.job_id), body=speaker
         )
 
-    @app.patch("/v1/voices/{name}", summary="Rename a voice")
+    @app.patch("/v1/voices/{name}", summary="Rename a voice", responses=errors(404, 422))
     def rename_voice(name: str, body: VoiceRename) -> dict[str, Any]:
         try:
             return _voice(library.rename(name, body.name))
         except LookupError:
             raise HTTPException(404, f"no voice {name!r}") from None
 
-    @app.delete("/v1/voices/{name}", status_code=204, summary="Remove a voice")
+    @app.delete(
+        "/v1/voices/{name}",
+        status_code=204,
+        summary="Remove a voice",
+        responses=errors(404, 422),
+    )
     def remove_voice(name: str) -> Response:
         try:
             library.remove(name)
@@ -380,7 +422,8 @@ def _queue_upload(
         try:
             probes.append(probe_media(part.path))
         except AudioDecodeError as error:
-            raise AudioDecodeError(f"{part.filename}: {error}") from None
+            reason = without_paths(str(error), {part.path: part.filename}, settings.paths.root)
+            raise AudioDecodeError(f"{part.filename}: {reason}") from None
     _check_queue(store, settings, len(uploaded))
     new = []
     for part, found in zip(uploaded, probes, strict=True):
@@ -444,6 +487,17 @@ def _static(name: str) -> str:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # A path served by several routes (GET and POST /v1/jobs are two) gets a 405 from the
+        # first alone, naming only its own methods: name all of them.
+        if error.status_code == 405:
+            allow = ", ".join(allowed_methods(app, request.url.path))
+            error = StarletteHTTPException(
+                405, error.detail, {**(error.headers or {}), "Allow": allow}
+            )
+        return await http_exception_handler(request, error)
+
     statuses: list[tuple[type[SaywhoError], int]] = [
         (UploadError, 400),
         (AudioDecodeError, 415),
@@ -464,62 +518,3 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     for kind, _ in statuses:
         app.add_exception_handler(kind, handle)
-
-
-class _Guard:
-    """ASGI middleware: the rate limit per client, then the API token where it is required."""
-
-    def __init__(self, app: ASGIApp, settings: ServerSettings, token: TokenCheck | None) -> None:
-        self.app = app
-        self.settings = settings
-        self.token = token
-        self.limiter = RateLimiter(settings.requests_per_minute)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        client = scope["client"][0] if scope.get("client") else None
-        wait_s = self.limiter.allow(client or "?")
-        if wait_s > 0:
-            await _refuse(
-                send, 429, "too many requests; slow down", {"retry-after": f"{wait_s:.0f}"}
-            )
-            return
-        path: str = scope["path"]
-        public = path in _PUBLIC or path.startswith("/static/")
-        required = token_required(self.settings.auth, client)
-        if not public and required and not self._authorized(scope):
-            await _refuse(
-                send,
-                401,
-                "an API token is required: send 'Authorization: Bearer <token>' "
-                "(the token was printed when the server first started; "
-                "`saywho serve --new-token` makes a new one)",
-                {"www-authenticate": "Bearer"},
-            )
-            return
-        await self.app(scope, receive, send)
-
-    def _authorized(self, scope: Scope) -> bool:
-        if self.token is None:
-            return False
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        bearer = headers.get("authorization", "")
-        if bearer.lower().startswith("bearer ") and self.token.accepts(bearer[7:].strip()):
-            return True
-        cookies = headers.get("cookie", "")
-        for item in cookies.split(";"):
-            key, _, value = item.strip().partition("=")
-            if key == COOKIE and self.token.accepts(value):
-                return True
-        return False
-
-
-async def _refuse(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
-    body = json.dumps({"detail": message}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
-    start: Message = {"type": "http.response.start", "status": status, "headers": raw}
-    await send(start)
-    await send({"type": "http.response.body", "body": body})

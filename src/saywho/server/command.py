@@ -48,6 +48,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--max-upload-mb", type=float, default=2000.0, help="largest upload in MB (default: 2000)"
     )
     serve.add_argument(
+        "--max-job-memory-mb",
+        type=float,
+        default=8000.0,
+        help="memory one job's worker process may hold, in MB; a job that needs more fails "
+        "alone (default: 8000; 0: no limit)",
+    )
+    serve.add_argument(
         "--max-queued", type=int, default=200, help="jobs waiting at most (default: 200)"
     )
     serve.add_argument(
@@ -61,6 +68,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="append",
         default=[],
         help="an origin allowed to call the API from a browser (CORS is off by default)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients reach the server by, besides the bound address "
+        "(and localhost on loopback); repeat for more",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (IP address or network) whose X-Forwarded-For is believed; "
+        "without it the header is ignored",
     )
     serve.add_argument(
         "--voices", type=Path, help="the voice library file (default: the user's library)"
@@ -77,12 +100,16 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         models = (args.model, *models)
     return ServerSettings(
         data_dir=args.data_dir if args.data_dir is not None else default_data_dir(),
+        host=args.host,
+        allowed_hosts=tuple(args.allowed_host),
+        trusted_proxies=tuple(args.trusted_proxy),
         workers=args.workers,
         config=PipelineConfig(recognize=RecognizeConfig(model=args.model)),
         models=models,
         auth=args.auth,
         max_upload_bytes=int(args.max_upload_mb * 1_000_000),
         max_queued_jobs=args.max_queued,
+        max_job_memory_bytes=int(args.max_job_memory_mb * 1_000_000) or None,
         requests_per_minute=args.rate_limit,
         cors_origins=tuple(args.cors_origin),
         voices_path=args.voices,
@@ -120,6 +147,11 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
         port=args.port,
         log_level="info" if args.verbose else "warning",
         timeout_graceful_shutdown=3,
+        # X-Forwarded-For only from the proxies the operator named (uvicorn would believe
+        # any process on loopback, so a proxy passing the client's header on would let
+        # anyone look like loopback and skip the token).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     uvicorn.Server(config).run()
     return 0

@@ -9,6 +9,7 @@ DATA_DIR/jobs/<id>/result.json the transcript, once done (speaker names edited i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,12 @@ class ServerSettings:
     """Everything ``saywho serve`` can be told; defaults are the safe choice."""
 
     data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    """The address the server is bound to (its ``Host`` names are accepted)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """More host names clients may reach the server by (``*``: any)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed."""
     workers: int = 1
     config: PipelineConfig = field(default_factory=PipelineConfig)
     models: tuple[str, ...] = ("base", "tiny.en")
@@ -67,6 +74,8 @@ class ServerSettings:
     max_upload_bytes: int = 2_000_000_000
     max_files: int = 50
     max_queued_jobs: int = 200
+    max_job_memory_bytes: int | None = 8_000_000_000
+    """The most memory a job's worker process may hold (``RLIMIT_DATA``); None: no limit."""
     requests_per_minute: int = 600
     cors_origins: tuple[str, ...] = ()
     voices_path: Path | None = None
@@ -80,6 +89,15 @@ class ServerSettings:
         for name in ("max_upload_bytes", "max_files", "max_queued_jobs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+        if self.max_job_memory_bytes is not None and self.max_job_memory_bytes < 1:
+            raise ConfigError("max-job-memory-mb must be positive (or 0 for no limit)")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted-proxy must be an IP address or network, got {proxy!r}"
+                ) from None
         if self.config.recognize.model not in self.models:
             raise ConfigError("the default model must be one of the offered models")
 
