@@ -784,12 +784,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> tuple[list[str], argparse.Namespace]:
+    """The arguments as given and as parsed; a usage error unless ``--eval-dir`` has INDEX.tsv."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
+    if not (args.eval_dir / "INDEX.tsv").is_file():
+        parser.error(f"{args.eval_dir}: no INDEX.tsv there; pass --eval-dir (../shared/eval)")
+    return arguments, args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the report and write it to ``--out``."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(arguments)
-    if not (args.eval_dir / "INDEX.tsv").is_file():
-        _parser().error(f"{args.eval_dir}: no INDEX.tsv there; pass --eval-dir (../shared/eval)")
+    arguments, args = parse_arguments(_parser(), argv)
     started = time.perf_counter()
     real = load_real_items(args.eval_dir)
     clips = load_clips(args.eval_dir)
