@@ -24,13 +24,14 @@ Sets:
 Variants (:data:`VARIANTS`), each made deterministically from the clean 16 kHz samples (seeds
 from the item's name and the variant's): ``clean``; codec round trips through PyAV's encoders
 in memory (:mod:`saywho.audio.codec`: MP3 24/32/64 kbit/s, Opus 16 kbit/s, AAC 32 kbit/s,
-G.711 μ-law at 8 kHz); ``babble-10db``: four other people talking at once (speakers of the clip
-corpus that are not the item's own), added at 10 dB SNR over the whole file; ``level-35dbfs``:
-scaled to -35 dBFS RMS over the whole file; ``reverb``: convolved with a synthetic room (RT60
-drawn from 0.4-0.6 s, direct path at lag 0, direct-to-reverberant ratio 0 dB). The damage itself
-is :mod:`saywho.evaluation.degrade`. A codec's delay is found by cross-correlating the clean and
-the decoded signal and undone, so the reference still lines up; the delay found for each codec
-is in the report (``tests/integration/test_codec.py`` checks that what is left is within 1 ms).
+G.711 μ-law at 8 kHz); ``babble-10db``: eight voices at once (speakers of the clip corpus
+that are not the item's own, each once before any twice), added at 10 dB SNR over the whole
+file; ``level-35dbfs``: scaled to -35 dBFS RMS over the whole file; ``reverb``: convolved with
+a synthetic room (RT60 drawn from 0.4-0.6 s, direct path at lag 0, direct-to-reverberant ratio
+0 dB). The damage itself is :mod:`saywho.evaluation.degrade`. A codec's delay is found by
+cross-correlating the clean and the decoded signal and undone, so the reference still lines up;
+the delay found for each codec is in the report (``tests/integration/test_codec.py`` checks
+that what is left is within 1 ms).
 
 Systems: saywho with its defaults (``Diarizer(DiarizeConfig())``, speakers counted
 automatically; time = wall clock of ``diarize(audio)`` on decoded audio, one untimed warm-up)
@@ -122,9 +123,9 @@ VARIANTS = (
     "reverb",
 )
 # Bump when a variant is made differently: the cached wavs' names change with it.
-RECIPE = "1"
+RECIPE = "2"
 
-BABBLE_TALKERS = 4
+BABBLE_STREAMS = 8  # voices at once; a speaker may come twice, from another point of their talk
 BABBLE_SNR_DB = 10.0
 LEVEL_DBFS = -35.0
 RT60_RANGE_S = (0.4, 0.6)
@@ -308,10 +309,10 @@ def degraded(
         lag = degrade.estimate_lag(samples, decoded, round(MAX_CODEC_LAG_S * rate))
         return degrade.shift(decoded, lag, samples.shape[0]), lag / rate
     if variant == "babble-10db":
-        talkers = clips.talkers(exclude=speakers)
-        chosen = sorted(rng.choice(len(talkers), BABBLE_TALKERS, replace=False))
-        speech = list(talkers.values())
-        noise = degrade.babble([speech[i] for i in chosen], samples.shape[0], rng)
+        speech = list(clips.talkers(exclude=speakers).values())
+        order = rng.permutation(len(speech))  # every other speaker once before any twice
+        streams = [speech[order[i % len(speech)]] for i in range(BABBLE_STREAMS)]
+        noise = degrade.babble(streams, samples.shape[0], rng)
         return degrade.add_noise_at_snr(samples, noise, BABBLE_SNR_DB), None
     if variant == "level-35dbfs":
         return degrade.set_rms_dbfs(samples, LEVEL_DBFS), None
@@ -432,7 +433,8 @@ def header(argv: Sequence[str], cases: Sequence[Case], load: str) -> str:
             "- variants: codecs are PyAV round trips in memory (MP3 = libmp3lame CBR, Opus = "
             "libopus in Ogg, AAC = FFmpeg's aac in ADTS, all at 16 kHz; μ-law = G.711 at 8 kHz, "
             "resampled there and back); babble = "
-            f"{BABBLE_TALKERS} other speakers of the clip corpus at equal level, "
+            f"{BABBLE_STREAMS} voices at equal level from the clip corpus's speakers other than "
+            "the item's (each at least once before any twice, from random points of their talk), "
             f"{BABBLE_SNR_DB:.0f} dB SNR (mean power over the whole file); level = "
             f"{LEVEL_DBFS:.0f} dBFS **RMS** over the whole file; reverb = exponentially "
             f"decaying Gaussian noise, RT60 uniform in {RT60_RANGE_S[0]}-{RT60_RANGE_S[1]} s, "
