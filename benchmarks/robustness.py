@@ -41,7 +41,8 @@ itself. pyAudioAnalysis, the classic baseline, needs the true count and has no s
 it stays in ``benchmarks/diarization.py``.
 
 Cost: the damaged wavs and the generated conversations are cached under ``--cache-dir``
-(``benchmarks/.cache/robustness``), named by what they are made from, so a rerun reuses them.
+(``benchmarks/.cache/robustness``, about 1.5 GB for everything: 16-bit wavs, which the peer
+reads too), named by what they are made from, so a rerun reuses them.
 """
 
 from __future__ import annotations
@@ -226,7 +227,8 @@ def long_items(clips: Clips, folder: Path, limit: int | None) -> tuple[Item, ...
         cached_conversation(
             clips,
             folder,
-            f"long-{n}spk-{round(duration_s)}s-seed{seed}",
+            f"long-{n}spk-{round(duration_s)}s-ov{round(100 * LONG_OVERLAP_SHARE)}"
+            f"-bc{round(100 * LONG_BACKCHANNEL_SHARE)}-seed{seed}",
             MixtureSpec(
                 n_speakers=n,
                 duration_s=duration_s,
