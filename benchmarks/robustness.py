@@ -461,7 +461,8 @@ def codec_delays(cases: Sequence[Case]) -> str:
     for variant, lags_ms in found.items():
         low, high = min(lags_ms), max(lags_ms)
         spread = f"{low:.1f} ms" if low == high else f"{low:.1f} to {high:.1f} ms"
-        parts.append(f"{variant} {spread} ({len(lags_ms)} items)")
+        items = f"{len(lags_ms)} item" + ("s" if len(lags_ms) > 1 else "")
+        parts.append(f"{variant} {spread} ({items})")
     return "; ".join(parts)
 
 
@@ -545,23 +546,26 @@ def _degraded_target(totals: dict[Key, Total]) -> str:
 
 
 def _peer_target(totals: dict[Key, Total]) -> str:
-    behind, compared = [], 0
-    for (set_name, variant, system), t in totals.items():
-        if system != SAYWHO:
+    """saywho against the peer, on the (set, variant) rows where both answered every file."""
+    behind, partial, compared = [], [], 0
+    for (set_name, variant, system), ours in totals.items():
+        theirs = totals.get((set_name, variant, PEER))
+        if system != SAYWHO or theirs is None or _der(theirs) is None or _der(ours) is None:
             continue
-        ours, theirs = _der(t), _der(totals.get((set_name, variant, PEER)))
-        if ours is None or theirs is None:
+        if ours.ran < ours.files or theirs.ran < theirs.files:
+            partial.append(f"{set_name} · {variant}")
             continue
         compared += 1
-        if ours > theirs + 1e-9:
-            behind.append(f"{set_name} · {variant} {pct(ours)} vs {pct(theirs)}")
+        if (_der(ours) or 0.0) > (_der(theirs) or 0.0) + 1e-9:
+            behind.append(f"{set_name} · {variant} {pct(_der(ours))} vs {pct(_der(theirs))}")
+    name = "saywho pooled DER c0 ≤ peer's, every (set, variant)"
+    left_out = f" (not compared, a system failed on some file: {', '.join(partial)})"
+    note = left_out if partial else ""
     if not compared:
-        return "| saywho pooled DER c0 ≤ peer's, every (set, variant) | peer not measured | n/a |"
+        return f"| {name} | peer not measured{note} | n/a |"
     listed = "; ".join(behind) if behind else "none"
-    return (
-        f"| saywho pooled DER c0 ≤ peer's, every (set, variant) "
-        f"| behind on {len(behind)} of {compared}: {listed} | {met(not behind)} |"
-    )
+    ok = not behind and not partial
+    return f"| {name} | behind on {len(behind)} of {compared}: {listed}{note} | {met(ok)} |"
 
 
 def _clean_target(
