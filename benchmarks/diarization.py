@@ -68,7 +68,6 @@ from saywho.diarize.diarizer import Diarizer
 from saywho.evaluation.files import read_rttm, read_uem
 from saywho.evaluation.mixtures import (
     Clip,
-    Mixture,
     MixtureSpec,
     build_conversation,
     load_clips,
@@ -240,11 +239,16 @@ def labels_to_turns(
     return tuple(turns)
 
 
-def _package_version(name: str) -> str:
+def package_version(name: str) -> str:
     try:
         return version(name)
     except PackageNotFoundError:
         return "not installed"
+
+
+def machine() -> str:
+    """CPU model, usable cores and platform, for a report's header."""
+    return f"{_cpu_model()}, nproc {_nproc()}, {platform.platform()}"
 
 
 def _cpu_model() -> str:
@@ -304,20 +308,27 @@ def _mixture_item(
 ) -> Item:
     spec = MixtureSpec(n_speakers=n_speakers, duration_s=duration_s, overlap_share=overlap_share)
     mixture = build_conversation(clips, spec, seed)
-    uri = f"mix-{n_speakers}spk-{round(duration_s)}s-ov{round(100 * overlap_share)}-seed{seed}"
-    return _item_of(mixture, write_mixture(mixture, out_dir, uri)[0], uri)
+    uri = mixture_uri(n_speakers, overlap_share, duration_s, seed)
+    wav = write_mixture(mixture, out_dir, uri)[0]
+    return exact_item(uri, wav, mixture.turns, mixture.duration_s, "mixture")
 
 
-def _item_of(mixture: Mixture, wav: Path, uri: str) -> Item:
+def mixture_uri(n_speakers: int, overlap_share: float, duration_s: float, seed: int) -> str:
+    """The name of one generated conversation of :data:`MIXTURES`."""
+    return f"mix-{n_speakers}spk-{round(duration_s)}s-ov{round(100 * overlap_share)}-seed{seed}"
+
+
+def exact_item(uri: str, wav: Path, turns: tuple[Turn, ...], duration_s: float, group: str) -> Item:
+    """A generated conversation: exact reference ``turns``, scored over the whole file."""
     return Item(
         uri=uri,
         path=wav,
-        references=(Reference("exact", mixture.turns),),
-        uem=(Span(0.0, mixture.duration_s),),
-        duration_s=mixture.duration_s,
-        n_speakers=len(mixture.speakers),
+        references=(Reference("exact", turns),),
+        uem=(Span(0.0, duration_s),),
+        duration_s=duration_s,
+        n_speakers=len({turn.label for turn in turns}),
         trust="exact",
-        group="mixture",
+        group=group,
     )
 
 
@@ -415,12 +426,14 @@ def _progress(item: Item, runs: Sequence[Run]) -> str:
 
 
 def score_rows(
-    pairs: Sequence[tuple[Item, Reference]], runs: dict[tuple[str, str], Run]
+    pairs: Sequence[tuple[Item, Reference]],
+    runs: dict[tuple[str, str], Run],
+    systems: Sequence[str] = SYSTEMS,
 ) -> list[Scored]:
     """Each system on each (item, reference) pair, at both collars."""
     rows = []
     for item, reference in pairs:
-        for system in SYSTEMS:
+        for system in systems:
             run = runs[system, item.uri]
             scores = [_score_one(item, reference, run, collar) for collar in COLLARS_S]
             rows.append(Scored(item, reference, run, scores[0], scores[1]))
@@ -526,11 +539,11 @@ print(json.dumps({
 # --- report ------------------------------------------------------------------------------
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
 
 
-def _file_row(row: Scored) -> str:
+def file_row(row: Scored) -> str:
     item, run, c0, c25 = row.item, row.run, row.collar0, row.collar25
     head = (
         f"| {item.uri} | {item.trust} | {row.reference.kind} | {item.duration_s:.1f} "
@@ -540,8 +553,8 @@ def _file_row(row: Scored) -> str:
         return head + f"| n/a | n/a: {run.error} | | | | | | |"
     rtf = f"{run.seconds / item.duration_s:.3f}" if run.seconds is not None else "n/a"
     return head + (
-        f"| {run.n_speakers} | {_pct(c0.der)} | {_pct(c0.miss)} | {_pct(c0.false_alarm)} "
-        f"| {_pct(c0.confusion)} | {_pct(c25.der)} | {_pct(c0.jer)} | {rtf} |"
+        f"| {run.n_speakers} | {pct(c0.der)} | {pct(c0.miss)} | {pct(c0.false_alarm)} "
+        f"| {pct(c0.confusion)} | {pct(c25.der)} | {pct(c0.jer)} | {rtf} |"
     )
 
 
@@ -557,7 +570,7 @@ TOTAL_HEADER = (
 )
 
 
-def _total_row(t: Total) -> str:
+def total_row(t: Total) -> str:
     rtf = "n/a" if t.rtf is None else f"{t.rtf:.3f}"
     count = f"{t.count_exact}/{t.count_files}" if t.count_files else "n/a"
     if t.collar0 is None or t.collar25 is None:
@@ -565,8 +578,8 @@ def _total_row(t: Total) -> str:
     else:
         c0 = t.collar0
         scores = (
-            f"| {_pct(c0.der)} | {_pct(c0.miss)} | {_pct(c0.false_alarm)} "
-            f"| {_pct(c0.confusion)} | {_pct(t.collar25.der)} | {_pct(c0.jer)} "
+            f"| {pct(c0.der)} | {pct(c0.miss)} | {pct(c0.false_alarm)} "
+            f"| {pct(c0.confusion)} | {pct(t.collar25.der)} | {pct(c0.jer)} "
         )
     return f"| {t.name} | {t.system} | {t.ran}/{t.files} {scores}| {count} | {rtf} |"
 
@@ -574,14 +587,14 @@ def _total_row(t: Total) -> str:
 def header(argv: Sequence[str]) -> str:
     """Title, machine, date, command and versions."""
     versions = ", ".join(
-        f"{name} {_package_version(name)}"
+        f"{name} {package_version(name)}"
         for name in ("saywho", "onnxruntime", "pyannote.metrics", "pyAudioAnalysis", "scikit-learn")
     )
     return "\n".join(
         [
             "# Diarization benchmark",
             "",
-            f"- machine: {_cpu_model()}, nproc {_nproc()}, {platform.platform()}",
+            f"- machine: {machine()}",
             f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- command: `python {shlex.join(argv)}`",
             f"- code: {git_state()}",
@@ -622,19 +635,19 @@ def targets_table(
         "| target | value | met |",
         "|---|---|---|",
         f"| DER collar 0 on trust A/A- ≤ 20 % | {100 * der:.1f} % (AMI word-aligned refs: "
-        f"{100 * der_words:.1f} %) | {_met(der <= DER_TARGET)} |",
+        f"{100 * der_words:.1f} %) | {met(der <= DER_TARGET)} |",
         f"| speaker count exact on files with ≥ 10 s speech ≥ 80 % | {exact}/{of} = "
         f"{100 * exact / max(of, 1):.0f} % (real + mixtures) "
-        f"| {_met(exact >= COUNT_TARGET * of)} |",
+        f"| {met(exact >= COUNT_TARGET * of)} |",
         f"| saywho RTF ≤ 0.05 | {seconds / audio_s:.3f} ({seconds:.1f} s / {audio_s:.0f} s, "
-        f"real + mixtures) | {_met(seconds / audio_s <= RTF_TARGET)} |",
+        f"real + mixtures) | {met(seconds / audio_s <= RTF_TARGET)} |",
         _long_target(long_run),
         _oracle_target(oracle_worse, totals),
     ]
     return "\n".join(rows)
 
 
-def _met(ok: bool) -> str:
+def met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
@@ -645,7 +658,7 @@ def _long_target(long_run: LongRun | None) -> str:
     return (
         f"| peak RSS diarizing 1 h ≤ 1.5 GB | {peak / 1e9:.2f} GB "
         f"({long_run.duration_s / 60:.1f} min; after imports + model load "
-        f"{long_run.loaded_rss_bytes / 1e9:.2f} GB) | {_met(peak <= RSS_TARGET_BYTES)} |"
+        f"{long_run.loaded_rss_bytes / 1e9:.2f} GB) | {met(peak <= RSS_TARGET_BYTES)} |"
     )
 
 
@@ -654,13 +667,13 @@ def _oracle_target(
 ) -> str:
     listed = "; ".join(f"{name}: {100 * a:.1f} → {100 * o:.1f}" for name, a, o in worse)
     sets = ", ".join(
-        f"{name} {_pct(_der(totals[name, AUTO]))} → {_pct(_der(totals[name, ORACLE]))}"
+        f"{name} {pct(_der(totals[name, AUTO]))} → {pct(_der(totals[name, ORACLE]))}"
         for name in ("A/A- (rttm)", "all real (rttm)", "mixtures")
     )
     files = f"{len(worse)} files worse (DER c0 auto → true count): {listed}" if worse else "none"
     return (
         f"| true count never worse than automatic (DER c0 per file) | {files}; "
-        f"totals {sets} | {_met(not worse)} |"
+        f"totals {sets} | {met(not worse)} |"
     )
 
 
@@ -676,9 +689,9 @@ def long_table(long_run: LongRun) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         f"| {LONG_MIXTURE[0]} speakers, overlap share {LONG_MIXTURE[1]}, seed {LONG_MIXTURE[3]} "
         f"| {long_run.duration_s / 60:.1f} | {long_run.n_speakers} | {long_run.est_speakers} "
-        f"| {_pct(long_run.collar0.der)} | {_pct(long_run.collar0.miss)} "
-        f"| {_pct(long_run.collar0.false_alarm)} | {_pct(long_run.collar0.confusion)} "
-        f"| {_pct(long_run.collar25.der)} | {long_run.diarize_s / long_run.duration_s:.3f} "
+        f"| {pct(long_run.collar0.der)} | {pct(long_run.collar0.miss)} "
+        f"| {pct(long_run.collar0.false_alarm)} | {pct(long_run.collar0.confusion)} "
+        f"| {pct(long_run.collar25.der)} | {long_run.diarize_s / long_run.duration_s:.3f} "
         f"| {long_run.peak_rss_bytes / 1e9:.2f} |"
     )
 
@@ -747,12 +760,12 @@ def report(
     parts = [
         header(argv),
         "## Targets (saywho defaults)\n\n" + targets_table(totals, worse, long_run),
-        "## Totals\n\n" + TOTAL_HEADER + "\n" + "\n".join(_total_row(t) for t in totals.values()),
-        "## Real recordings\n\n" + FILE_HEADER + "\n" + "\n".join(map(_file_row, real_rows)),
+        "## Totals\n\n" + TOTAL_HEADER + "\n" + "\n".join(total_row(t) for t in totals.values()),
+        "## Real recordings\n\n" + FILE_HEADER + "\n" + "\n".join(map(file_row, real_rows)),
         "## Generated conversations\n\n"
         + FILE_HEADER
         + "\n"
-        + "\n".join(map(_file_row, mixture_rows)),
+        + "\n".join(map(file_row, mixture_rows)),
     ]
     if long_run is not None:
         parts.append("## One hour (child process: decode + diarize)\n\n" + long_table(long_run))
@@ -771,12 +784,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> tuple[list[str], argparse.Namespace]:
+    """The arguments as given and as parsed; a usage error unless ``--eval-dir`` has INDEX.tsv."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
+    if not (args.eval_dir / "INDEX.tsv").is_file():
+        parser.error(f"{args.eval_dir}: no INDEX.tsv there; pass --eval-dir (../shared/eval)")
+    return arguments, args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the report and write it to ``--out``."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(arguments)
-    if not (args.eval_dir / "INDEX.tsv").is_file():
-        _parser().error(f"{args.eval_dir}: no INDEX.tsv there; pass --eval-dir (../shared/eval)")
+    arguments, args = parse_arguments(_parser(), argv)
     started = time.perf_counter()
     real = load_real_items(args.eval_dir)
     clips = load_clips(args.eval_dir)

@@ -1,5 +1,5 @@
-"""Audio input and output: decoding any container to 16 kHz mono float32, and writing
-mono samples back to WAV or FLAC."""
+"""Audio input and output: decoding any container to 16 kHz mono float32, writing mono
+samples back to WAV or FLAC, and lossy codec round trips in memory (:mod:`.codec`)."""
 
 from saywho.audio.decode import SAMPLE_RATE, decode
 
