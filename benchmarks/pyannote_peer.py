@@ -162,7 +162,14 @@ def ensure_env(venv: Path = DEFAULT_VENV) -> Path:
     python = _python(venv)
     if (venv / VERSIONS_FILE).is_file() and python.is_file():
         return python
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip: list[str | Path] = [
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
     constraints = venv / "peer-constraints.txt"
     _run([sys.executable, "-m", "venv", venv])  # the same Python (3.11) as the torch wheel
     constraints.write_text(f"{TORCH}\n")

@@ -22,7 +22,11 @@ The masks follow pyannote's own embedding models (WeSpeaker ResNet in 3.1): the 
 the whole 10 s chunk, and only the statistics pooling is weighted, by the mask resized
 (nearest) to the network's output frames, with pyannote's weighted mean and unbiased weighted
 standard deviation. ``min_num_samples`` (used with ``embedding_exclude_overlap``) is found as
-pyannote finds it for its own models: the fewest samples the embedding can be computed on.
+pyannote finds it for its own models: the fewest samples the embedding can be computed on
+(720 here: CAM++'s standard deviation needs two output frames). pyannote asks for one
+embedding per (chunk, local speaker), so each chunk arrives up to three times in a row with
+different masks; the network runs once per chunk and only the pooling is repeated, which
+gives the same embeddings (checked to 1e-6) in a third of the time.
 
 pyannote 4's constructor builds its embedding from a name (``PretrainedSpeakerEmbedding``) and
 eagerly loads a PLDA that only VBx clustering uses (from the Hugging Face hub); both are
