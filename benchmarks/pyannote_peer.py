@@ -254,7 +254,7 @@ def run_pyannote(
     venv: Path = DEFAULT_VENV,
     threads: int = WORKER_THREADS,
 ) -> dict[str, PeerResult]:
-    """Diarize each (uri, 16 kHz mono WAV, speaker-count hint or None) with the peer.
+    """Diarize each (uri, 16 kHz mono 16-bit PCM WAV, speaker-count hint or None) with the peer.
 
     Cached results come back at once; the others run in one worker process (models loaded
     once). A file that fails, or an environment that cannot be built, gives a result with
