@@ -175,7 +175,7 @@ class DiarizeConfig:
     recheck_margin: float | None = 0.1
     count_threshold: float = 0.4
     cannot_link: float = 1.0
-    distinct_speaker: float | None = 0.6
+    distinct_speaker: float | None = 0.7
     min_distinct_s: float = 1.0
 
     def __post_init__(self) -> None:
