@@ -73,16 +73,20 @@ def write_media(
     channels: int = 1,
     video: str | None = None,
     video_seconds: float = 1.0,
+    bit_rate: int | None = None,
 ) -> Path:
     """Encode ``samples`` (shape (n,), copied to every channel) into ``path`` with PyAV.
 
     The container comes from the file extension. ``video`` names a video codec to add a
     small black video stream; ``samples=None`` writes a video with no audio stream.
+    ``bit_rate`` (bits per second) is the audio encoder's target, for lossy codecs.
     """
     with av.open(str(path), "w") as container:
         audio_stream = None
         if samples is not None:
             audio_stream = container.add_stream(codec, rate=rate, layout=_layout(channels))
+            if bit_rate is not None:
+                audio_stream.bit_rate = bit_rate
         video_stream = _add_video(container, video) if video else None
         if audio_stream is not None and samples is not None:
             _encode_audio(container, audio_stream, samples, rate, channels)

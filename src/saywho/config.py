@@ -154,6 +154,11 @@ class DiarizeConfig:
     that speaker by more than ``recheck_margin`` (cosine); ``None`` skips that check.
     A frame counts one more person talking once the expected count, averaged over the
     windows that see it, passes a whole number by ``count_threshold`` (0.5: rounding).
+    Two local speakers of one window are two people: clustering adds ``cannot_link`` to the
+    cosine distance between their voice prints (0 turns that off). A light cluster (under
+    ``min_speaker_s``) with at least ``min_distinct_s`` of speech stays a speaker of its own
+    when its centroid is farther than ``distinct_speaker`` from every heavier one (``None``:
+    light clusters are always folded).
     """
 
     enabled: bool = True
@@ -169,12 +174,19 @@ class DiarizeConfig:
     min_gap_s: float = 0.1
     recheck_margin: float | None = 0.1
     count_threshold: float = 0.4
+    cannot_link: float = 1.0
+    distinct_speaker: float | None = 0.7
+    min_distinct_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:
             raise ConfigError("diarize.window_step_s must be between 0.5 and 10 seconds")
         if not 0.0 < self.cluster_threshold < 2.0:
             raise ConfigError("diarize.cluster_threshold must be between 0 and 2 (cosine distance)")
+        if not 0.0 <= self.cannot_link <= 2.0:
+            raise ConfigError("diarize.cannot_link must be between 0 and 2 (cosine distance)")
+        if self.distinct_speaker is not None and not 0.0 < self.distinct_speaker < 2.0:
+            raise ConfigError("diarize.distinct_speaker must be between 0 and 2 (cosine distance)")
         if not 0.0 < self.count_threshold < 1.0:
             raise ConfigError("diarize.count_threshold must be between 0 and 1")
         _ = self.hints  # validates the speaker-count hints
@@ -184,6 +196,7 @@ class DiarizeConfig:
             "reliable_embedding_s",
             "min_turn_s",
             "min_gap_s",
+            "min_distinct_s",
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"diarize.{name} must not be negative")

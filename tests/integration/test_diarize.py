@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from media import silence, speech_samples, tone, write_media
+from media import resample, silence, speech_samples, tone, write_media
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
 from saywho.audio import decode
 from saywho.cli import main
@@ -83,6 +83,21 @@ def test_two_voices_are_two_speakers_at_the_right_times(diarizer: Diarizer, tmp_
     assert all(abs(np.linalg.norm(c) - 1.0) < 1e-4 for c in result.centroids.values())
     exclusive = sorted(result.exclusive_turns)
     assert all(a.span.end <= b.span.start + 1e-9 for a, b in itertools.pairwise(exclusive))
+
+
+def test_two_voices_through_a_voice_note_codec_stay_two(diarizer: Diarizer, tmp_path: Path) -> None:
+    # A voice note: Opus at 16 kbps (48 kHz in the codec), decoded back the normal way.
+    samples, truth = conversation(tmp_path, (0, 1, 0, 1))
+    note = write_media(
+        tmp_path / "note.ogg",
+        resample(samples, 16_000, 48_000),
+        rate=48_000,
+        codec="libopus",
+        bit_rate=16_000,
+    )
+    result = diarizer.diarize(decode(note))
+    assert result.labels == ("SPEAKER_00", "SPEAKER_01")
+    assert agreement(result, truth) > 0.85
 
 
 def test_three_voices_and_count_hints(diarizer: Diarizer, tmp_path: Path) -> None:

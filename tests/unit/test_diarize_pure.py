@@ -176,3 +176,48 @@ def test_exclusive_keeps_the_most_activated_speaker() -> None:
     activation = np.array([[0.9, 0.5], [0.4, 0.6], [0.5, 0.5], [0.0, 0.2]])
     one = exclusive(FrameActivity(activation, active))
     assert one.tolist() == [[True, False], [False, True], [True, False], [False, True]]
+
+
+def test_two_local_speakers_of_one_window_stay_apart() -> None:
+    # Two similar voices (cosine distance ~0.3 < threshold 0.5): plain clustering merges
+    # them; heard together in the same windows, they are two people.
+    rng = np.random.default_rng(4)
+    base = np.eye(16)[0]
+    other = np.cos(0.8) * base + np.sin(0.8) * np.eye(16)[1]  # about 0.3 apart
+    a = np.array([base + 0.05 * rng.standard_normal(16) for _ in range(4)], dtype=np.float32)
+    b = np.array([other + 0.05 * rng.standard_normal(16) for _ in range(4)], dtype=np.float32)
+    x = np.concatenate([a, b])
+    windows = np.array([0, 1, 2, 3, 0, 1, 2, 3], dtype=np.int64)
+    options = {"threshold": 0.5, "min_cluster_s": 2.0, "hints": SpeakerHints()}
+    plain = cluster_embeddings(x, np.full(8, 2.0), **options)  # type: ignore[arg-type]
+    linked = cluster_embeddings(
+        x,
+        np.full(8, 2.0),
+        windows=windows,
+        cannot_link=1.0,
+        **options,  # type: ignore[arg-type]
+    )
+    assert len(set(plain.labels.tolist())) == 1
+    assert linked.labels[:4].tolist() == [linked.labels[0]] * 4
+    assert linked.labels[4:].tolist() == [linked.labels[4]] * 4
+    assert linked.labels[0] != linked.labels[4]
+
+
+def test_a_short_but_distinct_voice_survives_folding() -> None:
+    x = np.concatenate([voices([0, 1], per=6), voices([5], per=1, seed=3)])
+    weights = np.array([3.0] * 12 + [1.2])
+    options = {"threshold": 0.5, "min_cluster_s": 2.0, "hints": SpeakerHints()}
+    kept = cluster_embeddings(x, weights, distinct=0.6, min_distinct_s=1.0, **options)  # type: ignore[arg-type]
+    assert len(set(kept.labels.tolist())) == 3
+    # Too little of it (a cough, a click), or too close to a real speaker: folded.
+    tiny = cluster_embeddings(
+        x,
+        np.array([3.0] * 12 + [0.5]),
+        distinct=0.6,
+        min_distinct_s=1.0,
+        **options,  # type: ignore[arg-type]
+    )
+    assert len(set(tiny.labels.tolist())) == 2
+    near = np.concatenate([voices([0, 1], per=6), voices([0], per=1, seed=3, noise=0.4)])
+    close = cluster_embeddings(near, weights, distinct=0.6, min_distinct_s=1.0, **options)  # type: ignore[arg-type]
+    assert len(set(close.labels.tolist())) == 2

@@ -3,9 +3,12 @@
 Pure numpy/scipy: embeddings in, cluster indices and centroids out.
 
 1. Agglomerative clustering (average linkage, cosine distance) of the *reliable*
-   embeddings (enough clean speech behind them), cut at a distance threshold.
+   embeddings (enough clean speech behind them), cut at a distance threshold. Two local
+   speakers of one window are two people, so their distance is raised (a soft cannot-link):
+   a codec or a phone line that pulls every voice print together no longer merges them.
 2. Clusters with too little speech in total are phantoms: their members join the nearest
-   real cluster.
+   real cluster, unless a cluster is far from every heavier one (a short but distinct voice,
+   such as someone who only says a few words).
 3. Speaker-count hints adjust that result instead of replacing it: too many clusters, and
    the lightest join their nearest neighbours; too few, and the voice prints the clusters
    explain worst found new ones, taking along only prints closer to them than to their own
@@ -24,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import squareform
 
 from saywho.config import SpeakerHints
 
@@ -47,6 +51,10 @@ def cluster_embeddings(
     threshold: float,
     min_cluster_s: float,
     hints: SpeakerHints,
+    windows: npt.NDArray[np.int64] | None = None,
+    cannot_link: float = 0.0,
+    distinct: float | None = None,
+    min_distinct_s: float = 1.0,
 ) -> Clustering:
     """Cluster ``embeddings`` (n, dim), each backed by ``weights_s`` (n,) seconds of speech.
 
@@ -62,9 +70,18 @@ def cluster_embeddings(
     unit = _normalise(embeddings)
     if n == 1:
         return Clustering(np.zeros(1, dtype=np.int64), unit.copy())
-    tree = linkage(unit, method="average", metric="cosine")
+    distances = _distances(unit, windows, cannot_link)
+    tree = linkage(distances, method="average")
     labels = fcluster(tree, t=threshold, criterion="distance") - 1  # (n,) from 0
-    labels = _fold_small(unit, weights_s, labels, min_cluster_s, keep_at_least=1)
+    labels = _fold_small(
+        unit,
+        weights_s,
+        labels,
+        min_cluster_s,
+        keep_at_least=1,
+        distinct=distinct,
+        min_distinct_s=min_distinct_s,
+    )
     found = int(labels.max()) + 1
     wanted = min(hints.clamp(found), n)
     if wanted < found:
@@ -118,17 +135,41 @@ def _split_worst_explained(
     return result
 
 
+def _distances(
+    unit: npt.NDArray[np.float32], windows: npt.NDArray[np.int64] | None, cannot_link: float
+) -> npt.NDArray[np.float64]:
+    """Condensed cosine distances, raised by ``cannot_link`` between two prints of one window
+    (two local speakers of one window are two people)."""
+    full = np.clip(1.0 - unit.astype(np.float64) @ unit.T.astype(np.float64), 0.0, 2.0)
+    if windows is not None and cannot_link > 0.0:
+        same_window = windows[:, None] == windows[None, :]  # (n, n)
+        full = np.where(same_window, full + cannot_link, full)
+    np.fill_diagonal(full, 0.0)
+    condensed: npt.NDArray[np.float64] = squareform(full, checks=False)
+    return condensed
+
+
 def _fold_small(
     unit: npt.NDArray[np.float32],
     weights_s: npt.NDArray[np.float64],
     labels: npt.NDArray[np.int64],
     min_cluster_s: float,
     keep_at_least: int,
+    distinct: float | None = None,
+    min_distinct_s: float = 1.0,
 ) -> npt.NDArray[np.int64]:
+    """Fold clusters lighter than ``min_cluster_s`` into their nearest neighbour, unless
+    (with ``distinct``) one holds ``min_distinct_s`` and its centroid is farther than
+    ``distinct`` (cosine distance) from every heavy cluster: a short but distinct voice."""
     mass = np.bincount(labels, weights=weights_s)
     large = np.flatnonzero(mass >= min_cluster_s)
     if large.shape[0] < keep_at_least:
         large = np.argsort(-mass, kind="stable")[:keep_at_least]
+    if distinct is not None and large.shape[0] > 0:
+        centroids = _centroids(unit, weights_s, labels)  # (k, dim)
+        nearest = 1.0 - np.max(centroids @ centroids[large].T, axis=1)  # (k,) to heavy ones
+        keep = (mass >= min_distinct_s) & (nearest > distinct)
+        large = np.union1d(large, np.flatnonzero(keep))
     return _fold_into(unit, weights_s, labels, large)
 
 

@@ -115,14 +115,18 @@ class Diarizer:
         if not reliable.any():  # only short stretches: let all of them found clusters
             reliable[:] = True
         weights = np.array([r.seconds for r in requests], dtype=np.float64)
+        windows = np.array([r.window for r in requests], dtype=np.int64)
         clustering = cluster_embeddings(
             embeddings[reliable],
             weights[reliable],
             threshold=self.config.cluster_threshold,
             min_cluster_s=self.config.min_speaker_s,
             hints=self.config.hints,
+            windows=windows[reliable],
+            cannot_link=self.config.cannot_link,
+            distinct=self.config.distinct_speaker,
+            min_distinct_s=self.config.min_distinct_s,
         )
-        windows = np.array([r.window for r in requests], dtype=np.int64)
         matched = assign_to_centroids(embeddings, windows, clustering.centroids)  # (n,)
         assignment = np.full((local.activity.shape[0], 3), -1, dtype=np.int64)
         assignment[windows, [r.speaker for r in requests]] = matched
