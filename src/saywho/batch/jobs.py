@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +24,19 @@ from saywho.models import sha256_of
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline, ProgressHook
 
-__all__ = ["Job", "Outcome", "options_fingerprint", "run_job", "with_threads"]
+__all__ = [
+    "Job",
+    "Outcome",
+    "is_storage_full",
+    "options_fingerprint",
+    "run_job",
+    "thread_environment",
+    "with_threads",
+]
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_SQLITE_FULL = 13  # "database or disk is full"
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +57,9 @@ class Outcome:
 
     ``content_sha256`` is the hash of the input as it was read, and ``size_bytes`` and
     ``mtime_ns`` its size and modification time just before (``None`` if it could not be
-    read); ``seconds`` is the wall-clock time the worker spent on it.
+    read); ``seconds`` is the wall-clock time the worker spent on it. ``storage_full`` says
+    that its results could not be written because the output's disk (or quota, or the file
+    size limit) is full: the batch stops, since every later file would fail the same way.
     """
 
     source: Path
@@ -56,6 +72,7 @@ class Outcome:
     worker: str = ""
     size_bytes: int | None = None
     mtime_ns: int | None = None
+    storage_full: bool = False
 
     @property
     def ok(self) -> bool:
@@ -75,6 +92,11 @@ class Outcome:
             f"{job.source}: the {why} while transcribing it",
             worker,
         )
+
+    @classmethod
+    def not_run(cls, job: Job, why: str) -> Outcome:
+        """The outcome of ``job`` when the batch stopped before it was done (``why``)."""
+        return cls(job.source, job.output, None, 0.0, 0.0, None, f"{job.source}: not done: {why}")
 
 
 def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) -> Outcome:
@@ -98,8 +120,9 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         write_outputs(transcript, folder, job.output.name, job.formats)
     except SaywhoError as error:
         seconds = time.perf_counter() - started
+        full = is_storage_full(error)
         return Outcome(
-            job.source, job.output, digest, 0.0, seconds, None, str(error), "", size, mtime
+            job.source, job.output, digest, 0.0, seconds, None, str(error), "", size, mtime, full
         )
     speakers = len(transcript.speakers) if pipeline.config.diarize.enabled else None
     seconds = time.perf_counter() - started
@@ -151,3 +174,27 @@ def with_threads(config: PipelineConfig, threads: int) -> PipelineConfig:
     return dataclasses.replace(
         config, recognize=dataclasses.replace(config.recognize, threads=threads)
     )
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """The thread-pool variables a worker of ``threads`` CPU threads starts with.
+
+    Ray sets ``OMP_NUM_THREADS`` to an actor's CPUs; a local worker would otherwise start its
+    OpenMP and BLAS pools with one thread per core (numpy, CTranslate2, oneMKL), oversubscribing
+    the cores and computing with other pool sizes than the same batch on Ray. Both backends start
+    their workers with these, so a file gives the same result on either. A variable the user
+    set is kept.
+    """
+    return {name: os.environ.get(name, str(threads)) for name in _THREAD_VARIABLES}
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether ``error`` (or the error it was raised from) says the disk or quota is full."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in _FULL_ERRNOS:
+            return True
+        if getattr(cause, "sqlite_errorcode", None) == _SQLITE_FULL:
+            return True
+        cause = cause.__cause__
+    return False

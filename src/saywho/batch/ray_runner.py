@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from saywho.batch.events import Event, Finished, Started
-from saywho.batch.jobs import Job, Outcome, run_job
+from saywho.batch.jobs import Job, Outcome, run_job, thread_environment
 from saywho.config import PipelineConfig
 from saywho.errors import ConfigError, ModelError
 from saywho.pipeline import Pipeline
@@ -81,7 +81,9 @@ def _run(
 ) -> Iterator[Event]:
     cpus = int(ray.cluster_resources().get("CPU", 1))
     count = max(1, min(workers or cpus // threads, len(jobs)))
-    actor_class = ray.remote(num_cpus=threads, max_restarts=0)(RayWorker)
+    # The actors' thread pools start as a local worker's do (see thread_environment).
+    runtime_env = {"env_vars": thread_environment(threads)}
+    actor_class = ray.remote(num_cpus=threads, max_restarts=0, runtime_env=runtime_env)(RayWorker)
     actors = [_hire(ray, actor_class, config) for _ in range(count)]
     waiting = deque(jobs)
     running: dict[Any, tuple[str, Any, Job]] = {}
