@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from saywho.config import PipelineConfig
-from saywho.errors import SaywhoError
+from saywho.errors import OutputError, SaywhoError
 from saywho.identify.naming import Identification
 from saywho.models import sha256_of
-from saywho.outputs import write_outputs
+from saywho.outputs import output_path, write_outputs
 from saywho.pipeline import Pipeline, ProgressHook
+from saywho.types import Transcript
 
 __all__ = [
     "Job",
@@ -116,8 +117,7 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         transcript = pipeline.transcribe(job.source, progress=progress)
         if job.identification is not None:
             transcript = job.identification.apply(transcript)
-        folder = job.out_dir / job.output.parent
-        write_outputs(transcript, folder, job.output.name, job.formats)
+        _write(transcript, job)
     except SaywhoError as error:
         seconds = time.perf_counter() - started
         full = is_storage_full(error)
@@ -138,6 +138,18 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         size,
         mtime,
     )
+
+
+def _write(transcript: Transcript, job: Job) -> None:
+    """Write ``job``'s results: all of its formats, or none (a full disk leaves no part)."""
+    folder = job.out_dir / job.output.parent
+    try:
+        write_outputs(transcript, folder, job.output.name, job.formats)
+    except OutputError:
+        for fmt in job.formats:
+            with contextlib.suppress(OSError):
+                output_path(folder, job.output.name, fmt).unlink(missing_ok=True)
+        raise
 
 
 def options_fingerprint(
