@@ -204,7 +204,7 @@ def test_ctrl_c_stops_the_workers_and_still_writes_the_report(inputs: Path, tmp_
             os.killpg(process.pid, signal.SIGKILL)
     stderr = log.read_text()
     assert process.returncode == 130, stderr
-    assert "batch stopped: interrupted (Ctrl-C)" in stderr
+    assert "batch stopped: interrupted by Ctrl-C" in stderr
     rows = report(out)
     assert set(rows) == {*GOOD, "broken"}  # the files not reached too
     done = {name for name, row in rows.items() if row["status"] == "done"}
@@ -358,6 +358,11 @@ def ray_cluster(tmp_path: Path) -> Iterator[str]:
     finally:
         for process in reversed(nodes):
             _stop_session(process)
+        # `ray start` noted the head as this machine's current cluster; `ray stop` would forget it
+        current = Path("/tmp/ray/ray_current_cluster")
+        with contextlib.suppress(OSError):
+            if current.read_text().strip().endswith(f":{address.split(':')[1]}"):
+                current.unlink()
 
 
 def _named(pid: int) -> str:

@@ -37,7 +37,7 @@ __all__ = [
     "run_batch",
 ]
 
-INTERRUPTED = "interrupted (Ctrl-C)"
+INTERRUPTED = "interrupted by Ctrl-C"
 STORAGE_FULL = "the output disk is full"
 
 Backend = Callable[[Sequence[Job]], Iterator[Event]]
