@@ -28,19 +28,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # The tests synthesise their own speech with eSpeak NG (Debian package espeak-ng).
+# scripts/apt-install.sh waits (at most APT_LOCK_WAIT_S, default 300 s) while another apt runs.
 espeak-ng:
 	@command -v espeak-ng >/dev/null || { \
 	  echo "installing espeak-ng (Debian package) for the tests' synthetic speech"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+	  scripts/apt-install.sh espeak-ng; }
 
 # The review page is tested in Debian's Chromium, driven by Playwright (never a downloaded browser).
 .PHONY: chromium
 chromium:
 	@command -v chromium >/dev/null || { \
 	  echo "installing chromium (Debian package) for the review page's browser tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  scripts/apt-install.sh chromium; }
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/asr.py

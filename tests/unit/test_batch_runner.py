@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from saywho.batch.events import Event, Finished, Started
@@ -87,3 +88,52 @@ def test_temporary_files_of_a_killed_run_are_removed(tmp_path: Path) -> None:
     assert not leftover.exists()
     assert other.exists()
     assert (out / "a.txt").read_text() == "result of a.wav"
+
+
+class StoppingBackend:
+    """Finishes the first job, then says the disk is full or is interrupted (Ctrl-C) on the
+    second; remembers whether it was closed (which stops real workers)."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.closed = False
+
+    def __call__(self, jobs: Sequence[Job]) -> Iterator[Event]:
+        try:
+            first, second = jobs[0], jobs[1]
+            yield Finished("w1", Outcome(first.source, first.output, "x", 2.0, 0.5, 1, None))
+            if self.how == "ctrl-c":
+                raise KeyboardInterrupt
+            full = Outcome(second.source, second.output, None, 0.0, 0.1, None, "no space", "w1")
+            yield Finished("w1", replace(full, storage_full=True))
+            yield Finished("w1", Outcome(jobs[2].source, jobs[2].output, "x", 2.0, 0.5, 1, None))
+        finally:
+            self.closed = True
+
+
+def test_a_full_disk_stops_the_batch_and_the_report_says_what_was_not_done(
+    tmp_path: Path,
+) -> None:
+    files = _media(tmp_path, "a", "b", "c")
+    backend = StoppingBackend("full")
+    result = run_batch(files, tmp_path / "out", PipelineConfig(), FORMATS, backend)
+    assert backend.closed
+    assert result.stopped == "the output disk is full (no space)"
+    assert not result.interrupted
+    assert [(r.outcome.output.name, r.outcome.error) for r in result.rows] == [
+        ("a", None),
+        ("b", "no space"),
+        ("c", f"{files[2].path}: not done: the output disk is full"),
+    ]
+    assert result.report is not None and result.report[1].exists()
+
+
+def test_ctrl_c_still_writes_the_report(tmp_path: Path) -> None:
+    files = _media(tmp_path, "a", "b", "c")
+    backend = StoppingBackend("ctrl-c")
+    result = run_batch(files, tmp_path / "out", PipelineConfig(), FORMATS, backend)
+    assert backend.closed
+    assert result.interrupted
+    report = json.loads((tmp_path / "out" / "saywho-batch-report.json").read_text())
+    assert [row["status"] for row in report["files"]] == ["done", "failed", "failed"]
+    assert "not done: interrupted by Ctrl-C" in report["files"][2]["error"]

@@ -10,8 +10,10 @@ Speakers are named from the voice library as in ``saywho transcribe`` (``--ident
 the library has voices); enrolling, renaming or removing a voice redoes the files it may name.
 ``--link-speakers`` then gives one person one label in every finished file (see ``link.py``).
 
-Exit codes: 0 all done; 1 some files failed (the rest were done); 2 bad usage or config;
-3 a model could not be loaded.
+Exit codes: 0 all done; 1 some files failed or were not reached (a full output disk stops the
+batch); 2 bad usage or config (nothing was transcribed); 3 a model could not be loaded; 130
+interrupted (Ctrl-C): the report lists what was done. The report is written in every case
+where the batch ran; when even it cannot be written, the failures are listed on the terminal.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from saywho.identify.command import Naming, add_identify_arguments
 
 __all__ = ["register"]
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 DEFAULT_FORMATS = "txt,srt,vtt,json,tsv"
 
 
@@ -123,6 +125,8 @@ def _batch(args: argparse.Namespace, console: Console) -> int:
     if args.link_speakers:
         linked = _link(console, result, args.output_dir.absolute(), formats, naming.threshold)
     _print_summary(console, result)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if result.failed or not linked else EXIT_OK
 
 
@@ -174,11 +178,24 @@ def _print_summary(console: Console, result: BatchResult) -> None:
     audio_s = sum(row.outcome.duration_s for row in now)
     busy_s = sum(row.outcome.seconds for row in now)
     rtf = f"{busy_s / audio_s:.3f}" if audio_s > 0 else "n/a"
+    if result.report is None:  # the disk is full: the report is this list
+        for row in result.rows:
+            if not row.outcome.ok:
+                console.print(f"[red]failed:[/red] {row.outcome.error}", highlight=False)
+    report = f"report: {result.report[0]}" if result.report else f"[red]{result.report_error}[/red]"
     console.print(
         f"{len(done)} of {len(result.rows)} files done ({len(now)} this run) · "
         f"{audio_s / 3600:.3f} h of audio this run · real-time factor per worker {rtf}"
         + (f" · [red]{result.failed} failed[/red]" if result.failed else "")
-        + f" · report: {result.report[0]}",
+        + f" · {report}",
         highlight=False,
         soft_wrap=True,
     )
+    if result.stopped is not None:
+        console.print(
+            f"[red]batch stopped:[/red] {result.stopped}; the files not done are "
+            + ("in the report" if result.report else "listed above")
+            + ", and running the same command again does them",
+            highlight=False,
+            soft_wrap=True,
+        )

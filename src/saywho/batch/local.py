@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing import connection
 from multiprocessing.connection import Connection
@@ -26,7 +26,7 @@ from multiprocessing.synchronize import Event as EventFlag
 from typing import Any
 
 from saywho.batch.events import Event, Finished, Progressed, Started
-from saywho.batch.jobs import Job, Outcome, run_job
+from saywho.batch.jobs import Job, Outcome, is_storage_full, run_job, thread_environment
 from saywho.config import PipelineConfig
 from saywho.errors import ModelError, SaywhoError
 from saywho.pipeline import Pipeline
@@ -80,7 +80,8 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
             name=f"saywho-{name}",
             daemon=True,
         )
-        process.start()
+        with _environment(thread_environment(config.recognize.threads or 1)):
+            process.start()  # a spawned process starts with the coordinator's environment
         inbox_out.close()
         outbox_in.close()
         pool[name] = _Worker(process, inbox_in, outbox_out, waiting.popleft())
@@ -115,6 +116,21 @@ def run_local(jobs: Sequence[Job], config: PipelineConfig, workers: int) -> Iter
             with contextlib.suppress(OSError):
                 worker.inbox.send(None)
         _stop([worker.process for worker in pool.values()])
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Set ``variables`` in this process's environment for the block, then restore it."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(slots=True)
@@ -218,6 +234,13 @@ def _run(
         outcome = run_job(pipeline, job, hook)
     except Exception as error:  # a bug must cost one file, not the batch
         outcome = Outcome(
-            job.source, job.output, None, 0.0, 0.0, None, f"{job.source}: internal error: {error!r}"
+            job.source,
+            job.output,
+            None,
+            0.0,
+            0.0,
+            None,
+            f"{job.source}: internal error: {error!r}",
+            storage_full=is_storage_full(error),
         )
     return dataclasses.replace(outcome, worker=name)

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from saywho.batch.events import Event, Finished, Started
-from saywho.batch.jobs import Job, Outcome, run_job
+from saywho.batch.jobs import Job, Outcome, run_job, thread_environment
+from saywho.batch.reaper import start_reaper, stop_reaper
 from saywho.config import PipelineConfig
 from saywho.errors import ConfigError, ModelError
 from saywho.pipeline import Pipeline
@@ -60,20 +61,25 @@ def run_ray(
     if not jobs:
         return
     ray = _ray()
-    if address:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
-    else:
-        ray.init(
-            _node_ip_address="127.0.0.1",  # a private instance: nothing outside need reach it
-            include_dashboard=False,
-            object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+    reaper = None if address else start_reaper()  # ends what Ray leaves if we are killed
     try:
+        if address:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(
+                # "local": always a new instance of our own; without it Ray joins the cluster
+                # named by RAY_ADDRESS or the last `ray start` here (anyone's, or a dead one).
+                address="local",
+                _node_ip_address="127.0.0.1",  # a private instance: nothing outside need reach it
+                include_dashboard=False,
+                object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
+                log_to_driver=False,
+                configure_logging=False,
+            )
         yield from _run(ray, jobs, config, workers, threads)
     finally:
         ray.shutdown()
+        stop_reaper(reaper)
 
 
 def _run(
@@ -81,7 +87,9 @@ def _run(
 ) -> Iterator[Event]:
     cpus = int(ray.cluster_resources().get("CPU", 1))
     count = max(1, min(workers or cpus // threads, len(jobs)))
-    actor_class = ray.remote(num_cpus=threads, max_restarts=0)(RayWorker)
+    # The actors' thread pools start as a local worker's do (see thread_environment).
+    runtime_env = {"env_vars": thread_environment(threads)}
+    actor_class = ray.remote(num_cpus=threads, max_restarts=0, runtime_env=runtime_env)(RayWorker)
     actors = [_hire(ray, actor_class, config) for _ in range(count)]
     waiting = deque(jobs)
     running: dict[Any, tuple[str, Any, Job]] = {}
