@@ -301,7 +301,10 @@ def _word(word: Word, line_speaker: str | None, previous_end: float) -> str:
 
 
 def _cue_data(transcript: Transcript) -> list[dict[str, Any]]:
-    """Subtitle cues with speaker labels (not names), so that the page can rename them."""
+    """Subtitle cues with speaker labels (not names), so that the page can rename them.
+
+    ``text`` is the cue's lines without labels (the page adds the speaker's current name).
+    """
     anonymous = dataclasses.replace(transcript, speakers=())
     unknown = UNKNOWN if has_speakers(transcript) else None
     return [
@@ -309,7 +312,7 @@ def _cue_data(transcript: Transcript) -> list[dict[str, Any]]:
             "start": milliseconds(cue.span.start) / 1000,
             "end": milliseconds(cue.span.end) / 1000,
             "speaker": cue.speaker if cue.speaker is not None else unknown,
-            "text": cue.text,
+            "text": "\n".join(("- " if line.dash else "") + line.text for line in cue.lines),
         }
         for cue in subtitle_cues(anonymous)
     ]
