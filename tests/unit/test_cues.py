@@ -14,13 +14,15 @@ import io
 import itertools
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import pysubs2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saywho.config import PipelineConfig, WriteConfig
+from saywho import cli, options
+from saywho.config import PipelineConfig, WriteConfig, config_from_options
 from saywho.errors import ConfigError
 from saywho.formats import as_written, write
 from saywho.formats.cues import Cue, highlighted, subtitle_cues, wrap_lines
@@ -299,3 +301,22 @@ def test_words_without_spaces_are_joined_without_spaces() -> None:
 def test_write_config_rejects_impossible_limits(changes: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="write"):
         WriteConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_subtitle_flags_toml_and_keywords_reach_the_write_config(tmp_path: Path) -> None:
+    toml = tmp_path / "saywho.toml"
+    toml.write_text('[write]\nmax_line_width = 37\nspeaker_labels = "always"\n')
+    parser = cli._parser()
+    plain = options.build_config(parser.parse_args(["transcribe", "a.wav", "--config", str(toml)]))
+    assert plain.write == WriteConfig(max_line_width=37, speaker_labels="always")
+    flags = ["--max-line-width", "30", "--max-line-count", "1", "--highlight-words"]
+    args = parser.parse_args(["transcribe", "a.wav", "--config", str(toml), *flags])
+    assert options.build_config(args).write == WriteConfig(
+        max_line_width=30, max_line_count=1, highlight_words=True, speaker_labels="always"
+    )
+    batch = parser.parse_args(["batch", "a.wav", "-o", str(tmp_path), "--max-line-width", "30"])
+    assert options.build_config(batch).write.max_line_width == 30
+    keywords = config_from_options(PipelineConfig(), {"max_line_count": 3, "utterance_gap_s": 1})
+    assert keywords.write == WriteConfig(max_line_count=3, utterance_gap_s=1)
+    with pytest.raises(ConfigError, match="max_line_width"):
+        options.build_config(parser.parse_args(["transcribe", "a.wav", "--max-line-width", "3"]))
