@@ -50,7 +50,8 @@ _NO_BREAK_AFTER = frozenset(
 _SENTENCE_CUT, _CLAUSE_CUT, _CONJUNCTION_CUT, _PLAIN_CUT, _BAD_CUT = 0.0, 3.0, 6.0, 10.0, 16.0
 _CUE_COST = 4.0  # each extra cue: prefer fewer, fuller cues
 _SHORT_COST = 40.0  # per second a cue falls short of min_cue_s
-_SPEED_COST = 4.0  # per character a second over max_chars_per_s
+_READING_COST = 8.0  # per second a cue falls short of the time its text takes to read
+_LINE_BREAK_SHARE = 0.4  # a line break matters less than a cut between cues
 _MAX_CUE_WORDS = 64
 _MIN_FLASH_S = 0.3  # a cue squeezed by the next one still shows this long (the next waits)
 
@@ -189,7 +190,7 @@ def wrap_lines(
                 shown = length + (offset if line == 1 else 0)
                 step = (shown - target) ** 2 / max(target, 1.0)
                 if remaining:
-                    step += _cut_cost(words[end - 1], words[end])
+                    step += _LINE_BREAK_SHARE * _cut_cost(words[end - 1], words[end])
                 if end not in row or cost + step < row[end][0]:
                     row[end] = (cost + step, start)
         best.append(row)
@@ -299,9 +300,8 @@ def _block_cost(
     chars = sum(len(t) for t in texts) + len(glue) * (len(texts) - 1)
     chars += len(label) + 2 if label else 0
     shown = min(opts.max_cue_s, max(available_s - opts.cue_gap_s, spoken_s))
-    cost = _SHORT_COST * max(0.0, opts.min_cue_s - shown)
-    speed = chars / max(shown, 1e-3)
-    return cost + _SPEED_COST * max(0.0, speed - opts.max_chars_per_s)
+    short = _SHORT_COST * max(0.0, opts.min_cue_s - shown)
+    return short + _READING_COST * max(0.0, chars / opts.max_chars_per_s - shown)
 
 
 def _cut_cost(before: str, after: str) -> float:
