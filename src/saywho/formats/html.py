@@ -33,6 +33,7 @@ from saywho.formats.json import transcript_data
 from saywho.formats.speakers import UNKNOWN, has_speakers, shown_speaker, speaker_labels
 from saywho.formats.timestamps import format_timestamp, milliseconds
 from saywho.types import Transcript, Utterance, Word
+from saywho.utterances import speaker_runs
 
 __all__ = [
     "MediaLink",
@@ -96,7 +97,12 @@ def render_review(
     ``media_src``: relative path, URL or ``data:`` URI of the audio/video (``None``: no
     player). ``media_type``: a MIME type such as ``audio/wav`` or ``video/mp4``, which
     chooses ``<audio>`` or ``<video>`` (guessed from ``media_src`` when ``None``).
+    One line per utterance, the words regrouped into speaker runs (``config.write``).
     """
+    gap_s = transcript.config.write.utterance_gap_s
+    transcript = dataclasses.replace(
+        transcript, utterances=speaker_runs(transcript.utterances, gap_s=gap_s)
+    )
     css = _asset("review.css")
     script = _asset("review.js")
     labels = speaker_labels(transcript)
