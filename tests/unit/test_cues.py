@@ -320,3 +320,31 @@ def test_subtitle_flags_toml_and_keywords_reach_the_write_config(tmp_path: Path)
     assert keywords.write == WriteConfig(max_line_count=3, utterance_gap_s=1)
     with pytest.raises(ConfigError, match="max_line_width"):
         options.build_config(parser.parse_args(["transcribe", "a.wav", "--max-line-width", "3"]))
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+@pytest.mark.parametrize("highlight", [False, True])
+def test_ffmpeg_reads_dash_cues_and_highlighting(fmt: str, highlight: bool, tmp_path: Path) -> None:
+    av = pytest.importorskip("av")
+    question = words_of("Are you coming?", 0.0, 0.3, "SPEAKER_00")
+    reply = words_of("Yes.", 0.95, 0.25, "SPEAKER_01")
+    more = words_of("Then we leave at noon, and not a minute later.", 1.4, 0.3, "SPEAKER_00")
+    transcript = transcript_of(question, reply, more, write=WriteConfig(highlight_words=highlight))
+    stream = io.StringIO()
+    write(transcript, fmt, stream)
+    path = tmp_path / f"out.{fmt}"
+    path.write_text(stream.getvalue(), encoding="utf-8")
+    cues = subtitle_cues(transcript)
+    expected = [
+        span for cue in cues for span, _ in (highlighted(cue) if highlight else [(cue.span, None)])
+    ]
+    times = []
+    with av.open(str(path)) as container:
+        subtitles = container.streams.subtitles[0]
+        for packet in container.demux(subtitles):
+            if packet.size:
+                start = float(packet.pts * subtitles.time_base)
+                times.append((start, float((packet.pts + packet.duration) * subtitles.time_base)))
+    flat = [t for pair in times for t in pair]
+    assert flat == pytest.approx([t for span in expected for t in (span.start, span.end)])
+    assert len(times) > len(cues) if highlight else len(times) == len(cues)
