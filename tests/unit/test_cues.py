@@ -348,3 +348,16 @@ def test_ffmpeg_reads_dash_cues_and_highlighting(fmt: str, highlight: bool, tmp_
     flat = [t for pair in times for t in pair]
     assert flat == pytest.approx([t for span in expected for t in (span.start, span.end)])
     assert len(times) > len(cues) if highlight else len(times) == len(cues)
+
+
+def test_untimed_words_stay_with_the_word_before_them_and_never_stop_a_cut() -> None:
+    words = words_of(" ".join(f"w{i}," for i in range(40)), 0.0, 0.3, "SPEAKER_00")
+    words[0] = dataclasses.replace(words[0], span=None)  # untimed first word
+    words[7] = dataclasses.replace(words[7], span=None)
+    transcript = transcript_of(words)
+    cues = subtitle_cues(transcript)
+    check_broadcast_rules(transcript, cues)
+    assert len(cues) > 1 and all(len(cue.lines) <= 2 for cue in cues)
+    texts = [[w.text for w in cue.words] for cue in cues]
+    assert texts[0][0] == "w0,"
+    assert not any(cue[0] == "w7," for cue in texts)

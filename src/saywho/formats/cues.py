@@ -52,7 +52,6 @@ _CUE_COST = 4.0  # each extra cue: prefer fewer, fuller cues
 _SHORT_COST = 40.0  # per second a cue falls short of min_cue_s
 _READING_COST = 8.0  # per second a cue falls short of the time its text takes to read
 _LINE_BREAK_SHARE = 0.4  # a line break matters less than a cut between cues
-_MAX_CUE_WORDS = 64
 _MIN_FLASH_S = 0.3  # a cue squeezed by the next one still shows this long (the next waits)
 
 
@@ -248,7 +247,8 @@ def _cut(
     n = len(words)
     starts = _anchor_starts(words)
     ends = _anchor_ends(words)
-    cuttable = [i == n or words[i].span is not None for i in range(n + 1)]
+    # A cue may start at the first word and at any timed word (untimed ones stay behind).
+    cuttable = [i in (0, n) or words[i].span is not None for i in range(n + 1)]
     label_first = speaker is not None and opts.speaker_labels != "never" and changed
     label_each = speaker is not None and opts.speaker_labels == "always"
     best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * n
@@ -258,7 +258,7 @@ def _cut(
         label = speaker if (label_first and i == 0) or label_each else None
         first_width = opts.max_line_width - (len(label) + 2 if label else 0)
         found = False  # the first block that can end is taken even if too long (one word)
-        for j in range(i + 1, min(n, i + _MAX_CUE_WORDS) + 1):
+        for j in range(i + 1, n + 1):
             if not cuttable[j]:
                 continue
             texts = [w.text for w in words[i:j]]
