@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("transcribe", help="transcribe audio or video files, with speakers")
     _add_job_arguments(run, DEFAULT_FORMATS)
     options.add_recognize_options(run)
+    options.add_subtitle_options(run)
     run.add_argument(
         "--embed-media",
         action="store_true",

@@ -31,6 +31,7 @@ __all__ = [
     "RecognizeConfig",
     "SpeakerHints",
     "VadConfig",
+    "WriteConfig",
     "config_from_options",
     "merge_config",
 ]
@@ -40,6 +41,8 @@ Strategy = Literal["attribute", "per-turn", "spacer"]
 STRATEGIES: tuple[Strategy, ...] = ("attribute", "per-turn", "spacer")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default")
 DEVICES = ("cpu", "cuda", "auto")
+SpeakerLabels = Literal["change", "always", "never"]
+SPEAKER_LABELS: tuple[SpeakerLabels, ...] = ("change", "always", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +250,50 @@ class AttributeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteConfig:
+    """How a transcript is written: its utterances (every format) and subtitle cues.
+
+    An utterance is one speaker's run of words; it ends where the speaker changes, or at a
+    pause of at least ``utterance_gap_s`` after a sentence ends (never inside a sentence).
+    Subtitles (``srt``, ``vtt``) follow the BBC and Netflix timed-text guides by default:
+    lines of at most ``max_line_width`` characters, the speaker label included, at most
+    ``max_line_count`` lines a cue, cues shown ``min_cue_s`` to ``max_cue_s`` seconds, at
+    most ``max_chars_per_s`` characters a second, and ``cue_gap_s`` (two frames at 25 fps)
+    between cues. ``speaker_labels``: ``change`` labels a line where the speaker changes,
+    ``always`` every cue, ``never`` none. ``highlight_words`` underlines each word while it
+    is spoken (karaoke style: a cue is repeated once per word).
+    """
+
+    utterance_gap_s: float = 2.0
+    max_line_width: int = 42
+    max_line_count: int = 2
+    min_cue_s: float = 0.83
+    max_cue_s: float = 7.0
+    max_chars_per_s: float = 20.0
+    cue_gap_s: float = 0.08
+    speaker_labels: SpeakerLabels = "change"
+    highlight_words: bool = False
+
+    def __post_init__(self) -> None:
+        if self.speaker_labels not in SPEAKER_LABELS:
+            raise ConfigError(
+                f"write.speaker_labels must be one of {', '.join(SPEAKER_LABELS)}, "
+                f"got {self.speaker_labels!r}"
+            )
+        if self.max_line_width < 10:
+            raise ConfigError("write.max_line_width must be at least 10 characters")
+        if self.max_line_count < 1:
+            raise ConfigError("write.max_line_count must be at least 1")
+        for name in ("utterance_gap_s", "cue_gap_s"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ConfigError(f"write.{name} must be a finite number, not negative")
+        if not 0 <= self.min_cue_s < self.max_cue_s < float("inf"):
+            raise ConfigError("write: need 0 <= min_cue_s < max_cue_s (finite)")
+        if not 0 < self.max_chars_per_s < float("inf"):
+            raise ConfigError("write.max_chars_per_s must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Every stage's config, as one value that a result records."""
 
@@ -254,6 +301,7 @@ class PipelineConfig:
     recognize: RecognizeConfig = field(default_factory=RecognizeConfig)
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     attribute: AttributeConfig = field(default_factory=AttributeConfig)
+    write: WriteConfig = field(default_factory=WriteConfig)
 
 
 def merge_config(base: PipelineConfig, updates: Mapping[str, Mapping[str, Any]]) -> PipelineConfig:

@@ -18,6 +18,7 @@ __all__ = [
     "add_config_option",
     "add_recognize_options",
     "add_speaker_options",
+    "add_subtitle_options",
     "build_config",
 ]
 
@@ -25,6 +26,7 @@ _KEYS = (
     *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
     *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
     "strategy",
+    *("max_line_width", "max_line_count", "highlight_words"),
 )
 
 
@@ -68,12 +70,28 @@ def add_speaker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-speakers", type=int, help="at most this many speakers")
 
 
+def add_subtitle_options(parser: argparse.ArgumentParser) -> None:
+    """The subtitle layout (srt, vtt), as whisperX names it; the rest is in ``[write]``."""
+    parser.add_argument(
+        "--max-line-width",
+        type=int,
+        help="subtitle line width in characters, speaker label included (default 42)",
+    )
+    parser.add_argument("--max-line-count", type=int, help="lines per subtitle (default 2)")
+    parser.add_argument(
+        "--highlight-words",
+        action="store_true",
+        default=None,
+        help="underline each word in the subtitles while it is spoken (karaoke style)",
+    )
+
+
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """``--config FILE.toml``."""
     parser.add_argument(
         "--config",
         type=Path,
-        help="TOML file with [vad], [recognize], [diarize] and [attribute] tables",
+        help="TOML file with [vad], [recognize], [diarize], [attribute] and [write] tables",
     )
 
 

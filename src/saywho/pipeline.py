@@ -9,7 +9,8 @@ Three strategies (``attribute.strategy``) combine recognition and diarization:
                      ─► map back (groups Whisper blurred: recognized on their own) ─► confirm
 
 Without diarization (or where it finds no speech) every strategy recognizes the whole file,
-so words are never lost: they keep ``speaker`` ``None``.
+so words are never lost: they keep ``speaker`` ``None``. Last, the words are grouped into
+utterances, one per speaker run (``write.utterance_gap_s``: the pause that ends one).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from saywho.types import (
     Turn,
     Utterance,
 )
+from saywho.utterances import speaker_runs
 from saywho.vad.regions import TimeMap, recognition_blocks, restore_times
 from saywho.vad.silero import SileroVad
 
@@ -125,7 +127,7 @@ class Pipeline:
             duration_s=audio.duration_s,
             language=recognition.language,
             language_probability=recognition.language_probability,
-            utterances=utterances,
+            utterances=speaker_runs(utterances, gap_s=self.config.write.utterance_gap_s),
             config=self.config,
             models=self.models,
             speakers=_speakers(diarization),

@@ -124,7 +124,12 @@ class Word:
 
 @dataclass(frozen=True, slots=True)
 class Utterance:
-    """Consecutive words of one speaker (or of one recognizer sentence before diarization)."""
+    """Consecutive words of one speaker.
+
+    In a :class:`Transcript` an utterance is a speaker run, cut only where the speaker
+    changes or at a long pause after a sentence (:func:`saywho.utterances.speaker_runs`);
+    between the stages it is a piece of the recognizer's output.
+    """
 
     span: Span
     text: str

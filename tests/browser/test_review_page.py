@@ -200,7 +200,7 @@ def test_renaming_a_speaker_updates_every_line_and_the_downloads(page: Page) -> 
         ("SPEAKER_00", "Host"),
         ("SPEAKER_01", hostile),
     ]
-    assert f"\n{hostile}: Thank you, it is a" in texts["srt"]  # wrapped after 42 chars
+    assert f"\n{hostile}: Thank you,\nit is a pleasure" in texts["srt"]  # broken at the comma
     assert texts["srt"].startswith("1\n00:00:00,400 --> ")
     assert texts["txt"].splitlines()[1].startswith("[00:00:0")
     assert f"] {hostile}: Thank you, it is a pleasure to be here today." in texts["txt"]

@@ -78,6 +78,8 @@ def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav:
             "2",
             "--initial-prompt",
             "Stella",
+            "--max-line-width",
+            "30",
             "-q",
         ]
     )
@@ -93,7 +95,11 @@ def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav:
     assert {m["name"]: m["sha256"] for m in data["models"]}["tiny.en"].startswith("1a5afae0")
     words = [w for u in data["utterances"] for w in u["words"]]
     assert words and all({"text", "start", "end", "probability"} <= w.keys() for w in words)
-    assert "-->" in (tmp_path / "interview.srt").read_text(encoding="utf-8")
+    assert data["config"]["write"]["max_line_width"] == 30
+    srt = (tmp_path / "interview.srt").read_text(encoding="utf-8")
+    assert "-->" in srt
+    text_lines = [line for line in srt.splitlines() if line and "-->" not in line]
+    assert all(len(line) <= 30 or " " not in line for line in text_lines if not line.isdigit())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temp files left"
 
 

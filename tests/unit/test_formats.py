@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import itertools
 import json
 import os
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from saywho import formats
 from saywho.config import PipelineConfig, RecognizeConfig, VadConfig
 from saywho.errors import ConfigError, OutputError
 from saywho.formats import FORMATS, WRITERS, parse_formats, write, write_binary
-from saywho.formats.cues import Cue, subtitle_cues, wrap_lines
+from saywho.formats.cues import subtitle_cues
 from saywho.formats.json import SCHEMA_VERSION, read_json, write_json
 from saywho.formats.timestamps import format_timestamp, milliseconds
 from saywho.types import ModelInfo, Span, Speaker, Transcript, Turn, Utterance, Word
@@ -203,108 +202,6 @@ def test_milliseconds_rounds_half_up_on_the_decimal_value() -> None:
     assert [milliseconds(s) for s in (0.0, 0.0004, 0.0005, 2.675, 1e-9)] == [0, 0, 1, 2675, 0]
 
 
-# -- cues ----------------------------------------------------------------------------------
-
-
-def cue_words(cues: tuple[Cue, ...]) -> list[str]:
-    return " ".join(cue.text for cue in cues).split()
-
-
-def test_wrap_lines_breaks_near_the_middle_within_the_line_limit() -> None:
-    text = "the quick brown fox jumps over the lazy dog and keeps on running far"
-    wrapped = wrap_lines(text)
-    lines = wrapped.split("\n")
-    assert len(lines) == 2
-    assert all(len(line) <= 42 for line in lines)
-    assert " ".join(lines) == text
-    assert abs(len(lines[0]) - len(lines[1])) <= 10
-
-
-def test_wrap_lines_leaves_short_text_and_text_without_spaces() -> None:
-    assert wrap_lines("  short \n text ") == "short text"
-    assert wrap_lines("字" * 50) == "字" * 50
-
-
-def test_short_utterance_is_one_cue_with_its_span_and_display_name() -> None:
-    transcript = speakers_transcript()
-    first = subtitle_cues(transcript)[0]
-    assert first == Cue(transcript.utterances[0].span, "Hello, world.", "Zoë")
-
-
-def test_long_utterance_is_split_without_losing_words() -> None:
-    transcript = speakers_transcript()
-    long_utterance = transcript.utterances[1]
-    cues = [c for c in subtitle_cues(transcript) if c.speaker == "SPEAKER_01"]
-    assert len(cues) > 1
-    assert cue_words(tuple(cues)) == [w.text.strip() for w in long_utterance.words]
-    for cue in cues:
-        assert cue.span.duration <= 7.0
-        assert len(cue.text.replace("\n", " ")) <= 84
-        assert all(len(line) <= 42 for line in cue.text.split("\n"))
-    starts = [cue.span.start for cue in cues]
-    assert starts == sorted(starts)
-    assert all(a.span.end <= b.span.start for a, b in itertools.pairwise(cues))
-
-
-@pytest.mark.parametrize(("max_chars", "max_duration_s"), [(20, 100.0), (500, 2.0), (10, 1.0)])
-def test_split_respects_limits(max_chars: int, max_duration_s: float) -> None:
-    words = timed_words(LONG_SENTENCE, 0.0, 0.45)
-    transcript = Transcript("x", 20.0, None, None, (utterance_of(words),), PipelineConfig())
-    cues = subtitle_cues(transcript, max_chars=max_chars, max_duration_s=max_duration_s)
-    assert cue_words(cues) == LONG_SENTENCE.split()
-    for cue in cues:
-        single_word = len(cue.text.split()) == 1
-        assert cue.span.duration <= max_duration_s or single_word
-        assert len(cue.text.replace("\n", " ")) <= max_chars or single_word
-
-
-def test_untimed_word_stays_with_the_word_before_it() -> None:
-    words = with_untimed(timed_words("one two three four five six", 0.0, 2.0), 3)
-    utterance = utterance_of(words)
-    transcript = Transcript("x", 12.0, None, None, (utterance,), PipelineConfig())
-    cues = subtitle_cues(transcript, max_duration_s=3.0)
-    assert [cue.text for cue in cues] == ["one", "two", "three four", "five", "six"]
-    assert cues[2].span == words[2].span
-
-
-def test_a_word_longer_than_the_limit_gets_its_own_cue() -> None:
-    words = (
-        Word(" short", Span(0.0, 0.5), 0.9),
-        Word(" loooong", Span(0.5, 9.0), 0.9),
-        Word(" end", Span(9.0, 9.5), 0.9),
-    )
-    transcript = Transcript("x", 10.0, None, None, (utterance_of(words),), PipelineConfig())
-    cues = subtitle_cues(transcript)
-    assert [(c.text, c.span) for c in cues] == [
-        ("short", Span(0.0, 0.5)),
-        ("loooong", Span(0.5, 9.0)),
-        ("end", Span(9.0, 9.5)),
-    ]
-
-
-def test_words_without_spaces_are_joined_without_spaces() -> None:
-    words = tuple(
-        Word(ch, Span(i * 1.0, i * 1.0 + 0.9), 0.9) for i, ch in enumerate("今天天气很好")
-    )
-    transcript = Transcript("x", 6.0, "zh", None, (utterance_of(words),), PipelineConfig())
-    cues = subtitle_cues(transcript, max_duration_s=2.5)
-    assert [c.text for c in cues] == ["今天", "天气", "很好"]
-
-
-def test_utterance_without_word_times_is_not_split_and_empty_text_is_skipped() -> None:
-    untimed = Utterance(Span(0.0, 20.0), "x " * 60, (Word(" x", None, 0.5),) * 60)
-    empty = Utterance(Span(21.0, 22.0), "  ", ())
-    transcript = Transcript("x", 22.0, None, None, (untimed, empty), PipelineConfig())
-    cues = subtitle_cues(transcript)
-    assert len(cues) == 1
-    assert cues[0].span == Span(0.0, 20.0)
-
-
-def test_subtitle_cues_rejects_non_positive_limits() -> None:
-    with pytest.raises(ValueError):
-        subtitle_cues(empty_transcript(), max_chars=0)
-
-
 # -- writers: golden files -------------------------------------------------------------------
 
 
@@ -353,7 +250,7 @@ def test_csv_quotes_a_text_that_starts_like_a_formula() -> None:
 
 
 def test_txt_without_speakers_is_plain_text() -> None:
-    assert render(plain_transcript(), "txt") == "Just some words.\na tab and a break\n"
+    assert render(plain_transcript(), "txt") == "Just some words.\n\na tab and a break\n"
 
 
 # -- json ----------------------------------------------------------------------------------
@@ -477,7 +374,7 @@ def test_public_names() -> None:
         [
             *("FORMATS", "UNKNOWN", "WRITERS", "BinaryWriter", "MediaLink", "OutputFormat"),
             *("TextWriter", "Writer", "output_format", "parse_formats", "read_json", "write"),
-            "write_binary",
+            *("write_binary", "as_written"),
         ]
     )
     for name in formats.__all__:
@@ -510,13 +407,11 @@ def test_ffmpeg_reads_the_cues_we_write(fmt: str, tmp_path: Path) -> None:
 
     ms = [(milliseconds(c.span.start), milliseconds(c.span.end)) for c in cues]
     assert times == [(Fraction(start, 1000), Fraction(end, 1000)) for start, end in ms]
-    if (
-        fmt == "srt"
-    ):  # FFmpeg's SRT decoder drops anything that looks like a tag: check the raw text
-        prefixes = [f"{cue.speaker}: " if cue.speaker else "" for cue in cues]
-        assert payloads == [prefix + cue.text for prefix, cue in zip(prefixes, cues, strict=True)]
-    else:  # the WebVTT decoder unescapes and drops the voice tag: we get our text back
-        assert dialogues == [cue.text for cue in cues]
+    if fmt == "srt":  # FFmpeg's SRT decoder drops anything that looks like a tag: raw text
+        assert payloads == [cue.text for cue in cues]
+    else:  # the WebVTT decoder unescapes and drops the voice tag: we get our words back
+        shown = ["\n".join(("- " if ln.dash else "") + ln.text for ln in c.lines) for c in cues]
+        assert dialogues == shown
         assert payloads[0].startswith("<v Zoë>")
 
 

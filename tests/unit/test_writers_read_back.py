@@ -38,8 +38,8 @@ def test_pysubs2_reads_our_subtitles(case: str, fmt: str) -> None:
     ]
     for event, cue in zip(events, cues, strict=True):
         assert all(len(line) <= 42 for line in cue.text.split("\n"))
-        if fmt == "srt" and cue.speaker is not None:
-            assert event.plaintext.startswith(f"{cue.speaker}: ")
+        if fmt == "srt" and cue.lines[0].label is not None:
+            assert event.plaintext.startswith(f"{cue.lines[0].label}: ")
 
 
 @pytest.mark.parametrize("case", CASES)

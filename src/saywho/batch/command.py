@@ -77,6 +77,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="CPU threads per worker (local default: cores / workers; Ray default: 1)",
     )  # fmt: skip
     options.add_recognize_options(parser)
+    options.add_subtitle_options(parser)
     options.add_speaker_options(parser)
     options.add_config_option(parser)
     add_identify_arguments(parser)

@@ -9,12 +9,14 @@ stream, e.g. ``docx``). :func:`write` writes a text format to a text stream;
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import IO, TextIO
 
+from saywho.config import WriteConfig
 from saywho.errors import OutputError
 from saywho.formats.audacity import write_audacity
 from saywho.formats.csv import write_csv
@@ -29,6 +31,7 @@ from saywho.formats.tsv import write_tsv
 from saywho.formats.txt import write_txt
 from saywho.formats.vtt import write_vtt
 from saywho.types import Transcript
+from saywho.utterances import speaker_runs
 
 __all__ = [
     "FORMATS",
@@ -39,6 +42,7 @@ __all__ = [
     "OutputFormat",
     "TextWriter",
     "Writer",
+    "as_written",
     "output_format",
     "parse_formats",
     "read_json",
@@ -110,15 +114,24 @@ def output_format(fmt: str) -> OutputFormat:
 
 
 def write(
-    transcript: Transcript, fmt: str, stream: TextIO, *, media: MediaLink | None = None
+    transcript: Transcript,
+    fmt: str,
+    stream: TextIO,
+    *,
+    media: MediaLink | None = None,
+    options: WriteConfig | None = None,
 ) -> None:
     """Write ``transcript`` to the text ``stream`` in format ``fmt`` (a key of ``WRITERS``).
 
+    The utterances written are the transcript's words regrouped into speaker runs
+    (:func:`saywho.utterances.speaker_runs`). ``options`` (default: the transcript's own
+    ``config.write``) set the pause that ends an utterance and the subtitle limits.
     ``media`` tells a page format (``html``) where the media file is. Raises
     :class:`OutputError` for an unknown format, naming the known ones, or for a binary
     format (use :func:`write_binary`).
     """
     found = output_format(fmt)
+    transcript = as_written(transcript, options)
     if found.text is not None:
         found.text(transcript, stream)
     elif found.page is not None:
@@ -128,19 +141,39 @@ def write(
 
 
 def write_binary(
-    transcript: Transcript, fmt: str, stream: IO[bytes], *, media: MediaLink | None = None
+    transcript: Transcript,
+    fmt: str,
+    stream: IO[bytes],
+    *,
+    media: MediaLink | None = None,
+    options: WriteConfig | None = None,
 ) -> None:
-    """Write ``transcript`` to the binary ``stream`` in any format (text ones as UTF-8)."""
+    """Write ``transcript`` to the binary ``stream`` in any format (text ones as UTF-8).
+
+    ``options`` as for :func:`write`.
+    """
     found = output_format(fmt)
     if found.binary is not None:
-        found.binary(transcript, stream)
+        found.binary(as_written(transcript, options), stream)
         return
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True)
     try:
-        write(transcript, fmt, text, media=media)
+        write(transcript, fmt, text, media=media, options=options)
         text.flush()
     finally:
         text.detach()  # the caller owns the binary stream: leave it open
+
+
+def as_written(transcript: Transcript, options: WriteConfig | None = None) -> Transcript:
+    """``transcript`` as the writers take it: ``options`` (if given) as its ``config.write``,
+    and its utterances regrouped into speaker runs with that config's pause."""
+    config = transcript.config
+    if options is not None and options != config.write:
+        config = dataclasses.replace(config, write=options)
+    utterances = speaker_runs(transcript.utterances, gap_s=config.write.utterance_gap_s)
+    if config is transcript.config and utterances == transcript.utterances:
+        return transcript
+    return dataclasses.replace(transcript, config=config, utterances=utterances)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

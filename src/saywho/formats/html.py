@@ -33,6 +33,7 @@ from saywho.formats.json import transcript_data
 from saywho.formats.speakers import UNKNOWN, has_speakers, shown_speaker, speaker_labels
 from saywho.formats.timestamps import format_timestamp, milliseconds
 from saywho.types import Transcript, Utterance, Word
+from saywho.utterances import speaker_runs
 
 __all__ = [
     "MediaLink",
@@ -96,7 +97,12 @@ def render_review(
     ``media_src``: relative path, URL or ``data:`` URI of the audio/video (``None``: no
     player). ``media_type``: a MIME type such as ``audio/wav`` or ``video/mp4``, which
     chooses ``<audio>`` or ``<video>`` (guessed from ``media_src`` when ``None``).
+    One line per utterance, the words regrouped into speaker runs (``config.write``).
     """
+    gap_s = transcript.config.write.utterance_gap_s
+    transcript = dataclasses.replace(
+        transcript, utterances=speaker_runs(transcript.utterances, gap_s=gap_s)
+    )
     css = _asset("review.css")
     script = _asset("review.js")
     labels = speaker_labels(transcript)
@@ -301,7 +307,10 @@ def _word(word: Word, line_speaker: str | None, previous_end: float) -> str:
 
 
 def _cue_data(transcript: Transcript) -> list[dict[str, Any]]:
-    """Subtitle cues with speaker labels (not names), so that the page can rename them."""
+    """Subtitle cues with speaker labels (not names), so that the page can rename them.
+
+    ``text`` is the cue's lines without labels (the page adds the speaker's current name).
+    """
     anonymous = dataclasses.replace(transcript, speakers=())
     unknown = UNKNOWN if has_speakers(transcript) else None
     return [
@@ -309,7 +318,7 @@ def _cue_data(transcript: Transcript) -> list[dict[str, Any]]:
             "start": milliseconds(cue.span.start) / 1000,
             "end": milliseconds(cue.span.end) / 1000,
             "speaker": cue.speaker if cue.speaker is not None else unknown,
-            "text": cue.text,
+            "text": "\n".join(("- " if line.dash else "") + line.text for line in cue.lines),
         }
         for cue in subtitle_cues(anonymous)
     ]
