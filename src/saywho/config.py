@@ -159,9 +159,9 @@ class DiarizeConfig:
     windows that see it, passes a whole number by ``count_threshold`` (0.5: rounding).
     Two local speakers of one window are two people: clustering adds ``cannot_link`` to the
     cosine distance between their voice prints (0 turns that off). A light cluster (under
-    ``min_speaker_s``) with at least ``min_distinct_s`` of speech stays a speaker of its own
-    when its centroid is farther than ``distinct_speaker`` from every heavier one (``None``:
-    light clusters are always folded).
+    ``min_speaker_s``) stays a speaker of its own when its centroid is farther than
+    ``distinct_speaker`` from every heavier one and the short stretches that sound most like
+    it bring it to ``min_speaker_s`` (``None``: light clusters are always folded).
     """
 
     enabled: bool = True
@@ -179,7 +179,6 @@ class DiarizeConfig:
     count_threshold: float = 0.4
     cannot_link: float = 1.0
     distinct_speaker: float | None = 0.7
-    min_distinct_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:
@@ -199,7 +198,6 @@ class DiarizeConfig:
             "reliable_embedding_s",
             "min_turn_s",
             "min_gap_s",
-            "min_distinct_s",
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"diarize.{name} must not be negative")

@@ -204,20 +204,25 @@ def test_two_local_speakers_of_one_window_stay_apart() -> None:
 
 
 def test_a_short_but_distinct_voice_survives_folding() -> None:
+    # Two talkers and a third voice with one 1.2 s print and a few short bursts.
     x = np.concatenate([voices([0, 1], per=6), voices([5], per=1, seed=3)])
     weights = np.array([3.0] * 12 + [1.2])
-    options = {"threshold": 0.5, "min_cluster_s": 2.0, "hints": SpeakerHints()}
-    kept = cluster_embeddings(x, weights, distinct=0.6, min_distinct_s=1.0, **options)  # type: ignore[arg-type]
+    bursts = voices([5], per=4, seed=5)
+    options = {"threshold": 0.5, "min_cluster_s": 3.0, "hints": SpeakerHints(), "distinct": 0.6}
+    kept = cluster_embeddings(x, weights, short_prints=bursts, short_s=np.full(4, 0.5), **options)  # type: ignore[arg-type]
     assert len(set(kept.labels.tolist())) == 3
-    # Too little of it (a cough, a click), or too close to a real speaker: folded.
-    tiny = cluster_embeddings(
-        x,
-        np.array([3.0] * 12 + [0.5]),
-        distinct=0.6,
-        min_distinct_s=1.0,
-        **options,  # type: ignore[arg-type]
-    )
-    assert len(set(tiny.labels.tolist())) == 2
+    # One stray print and nothing else that sounds like it: a phantom, folded.
+    alone = cluster_embeddings(x, weights, **options)  # type: ignore[arg-type]
+    assert len(set(alone.labels.tolist())) == 2
+    # Bursts of someone else do not rescue it.
+    others = voices([0], per=4, seed=5)
+    rescued = cluster_embeddings(
+        x, weights, short_prints=others, short_s=np.full(4, 0.5), **options
+    )  # type: ignore[arg-type]
+    assert len(set(rescued.labels.tolist())) == 2
+    # Close to a real speaker: folded however much sounds like it.
     near = np.concatenate([voices([0, 1], per=6), voices([0], per=1, seed=3, noise=0.4)])
-    close = cluster_embeddings(near, weights, distinct=0.6, min_distinct_s=1.0, **options)  # type: ignore[arg-type]
+    close = cluster_embeddings(
+        near, weights, short_prints=bursts, short_s=np.full(4, 0.5), **options
+    )  # type: ignore[arg-type]
     assert len(set(close.labels.tolist())) == 2

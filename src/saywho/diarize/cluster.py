@@ -54,7 +54,8 @@ def cluster_embeddings(
     windows: npt.NDArray[np.int64] | None = None,
     cannot_link: float = 0.0,
     distinct: float | None = None,
-    min_distinct_s: float = 1.0,
+    short_prints: npt.NDArray[np.float32] | None = None,
+    short_s: npt.NDArray[np.float64] | None = None,
 ) -> Clustering:
     """Cluster ``embeddings`` (n, dim), each backed by ``weights_s`` (n,) seconds of speech.
 
@@ -80,7 +81,7 @@ def cluster_embeddings(
         min_cluster_s,
         keep_at_least=1,
         distinct=distinct,
-        min_distinct_s=min_distinct_s,
+        short=_short_support(short_prints, short_s, embeddings.shape[1]),
     )
     found = int(labels.max()) + 1
     wanted = min(hints.clamp(found), n)
@@ -149,6 +150,14 @@ def _distances(
     return condensed
 
 
+def _short_support(
+    prints: npt.NDArray[np.float32] | None, seconds: npt.NDArray[np.float64] | None, dim: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    if prints is None or seconds is None:
+        return np.zeros((0, dim), np.float32), np.zeros(0, np.float64)
+    return _normalise(prints), seconds
+
+
 def _fold_small(
     unit: npt.NDArray[np.float32],
     weights_s: npt.NDArray[np.float64],
@@ -156,11 +165,15 @@ def _fold_small(
     min_cluster_s: float,
     keep_at_least: int,
     distinct: float | None = None,
-    min_distinct_s: float = 1.0,
+    short: tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]] | None = None,
 ) -> npt.NDArray[np.int64]:
-    """Fold clusters lighter than ``min_cluster_s`` into their nearest neighbour, unless
-    (with ``distinct``) one holds ``min_distinct_s`` and its centroid is farther than
-    ``distinct`` (cosine distance) from every heavy cluster: a short but distinct voice."""
+    """Fold clusters lighter than ``min_cluster_s`` into their nearest neighbour.
+
+    With ``distinct``, a light cluster whose centroid is farther than ``distinct`` (cosine
+    distance) from every heavy one stays when the ``short`` prints (unit vectors and their
+    seconds: stretches too short to found a cluster) that sound most like it bring its
+    speech to ``min_cluster_s``: a voice heard only in short bursts, not one stray print.
+    """
     mass = np.bincount(labels, weights=weights_s)
     large = np.flatnonzero(mass >= min_cluster_s)
     if large.shape[0] < keep_at_least:
@@ -168,7 +181,11 @@ def _fold_small(
     if distinct is not None and large.shape[0] > 0:
         centroids = _centroids(unit, weights_s, labels)  # (k, dim)
         nearest = 1.0 - np.max(centroids @ centroids[large].T, axis=1)  # (k,) to heavy ones
-        keep = (mass >= min_distinct_s) & (nearest > distinct)
+        support = mass.copy()
+        if short is not None and short[0].shape[0] > 0:
+            closest = np.argmax(short[0] @ centroids.T, axis=1)  # (m,) cluster of each
+            support += np.bincount(closest, weights=short[1], minlength=mass.shape[0])
+        keep = (support >= min_cluster_s) & (nearest > distinct)
         large = np.union1d(large, np.flatnonzero(keep))
     return _fold_into(unit, weights_s, labels, large)
 

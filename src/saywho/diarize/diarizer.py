@@ -125,7 +125,8 @@ class Diarizer:
             windows=windows[reliable],
             cannot_link=self.config.cannot_link,
             distinct=self.config.distinct_speaker,
-            min_distinct_s=self.config.min_distinct_s,
+            short_prints=embeddings[~reliable],
+            short_s=weights[~reliable],
         )
         matched = assign_to_centroids(embeddings, windows, clustering.centroids)  # (n,)
         assignment = np.full((local.activity.shape[0], 3), -1, dtype=np.int64)
