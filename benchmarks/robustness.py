@@ -4,7 +4,8 @@ Run it from the repository root, with the shared evaluation data next to the rep
 (``../shared/eval``) and the eval extra installed (``pip install -e '.[eval]'``)::
 
     python benchmarks/robustness.py [--sets real,mixtures,long] [--variants clean,mp3-24,...]
-                                    [--skip-peer] [--limit-long N] [--eval-dir DIR]
+                                    [--skip-peer] [--peer-sets S] [--peer-variants V]
+                                    [--limit-long N] [--eval-dir DIR]
                                     [--cache-dir DIR] [--out FILE]
 
 The default runs every set, every variant and both systems (on two cores: hours, mostly the
@@ -350,8 +351,33 @@ def run_saywho(cases: Sequence[Case]) -> dict[tuple[str, str], Run]:
     return runs
 
 
-def run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tuple[str, str], Run]:
-    """The pyannote.audio peer on every case (speakers counted by itself), or why not."""
+def run_peer(
+    cases: Sequence[Case],
+    cache_dir: Path,
+    *,
+    skip: bool,
+    sets: Sequence[str] | None = None,
+    variants: Sequence[str] | None = None,
+) -> dict[tuple[str, str], Run]:
+    """The pyannote.audio peer (speakers counted by itself) on every case of ``sets`` x
+    ``variants`` (``None``: all), or why not."""
+    chosen = [
+        case
+        for case in cases
+        if (sets is None or case.set_name in sets)
+        and (variants is None or case.variant in variants)
+    ]
+    left_out = {
+        (PEER, c.item.uri): Run(
+            PEER, c.item.uri, None, None, "not run (--peer-sets/--peer-variants)"
+        )
+        for c in cases
+        if c not in chosen
+    }
+    return left_out | _run_peer(chosen, cache_dir, skip=skip)
+
+
+def _run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tuple[str, str], Run]:
     why = "skipped (--skip-peer)" if skip else None
     if why is None:
         try:
@@ -655,6 +681,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-peer", action="store_true", help="do not run the pyannote peer")
     parser.add_argument(
+        "--peer-sets", type=_names(SETS), default=None, help="run the peer only on these sets"
+    )
+    parser.add_argument(
+        "--peer-variants",
+        type=_names(VARIANTS),
+        default=None,
+        help="run the peer only on these variants (it is slow: RTF ~0.5 on 2 cores)",
+    )
+    parser.add_argument(
         "--limit-long",
         type=int,
         choices=range(1, len(LONG) + 1),
@@ -688,7 +723,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started, load_start = time.perf_counter(), os.getloadavg()[0]
     cases = build_cases(args)
     runs = run_saywho(cases)
-    runs |= run_peer(cases, args.cache_dir.parent / "pyannote", skip=args.skip_peer)
+    runs |= run_peer(
+        cases,
+        args.cache_dir.parent / "pyannote",
+        skip=args.skip_peer,
+        sets=args.peer_sets,
+        variants=args.peer_variants,
+    )
     load = f"{load_start:.1f} → {os.getloadavg()[0]:.1f}"
     text = report(["benchmarks/robustness.py", *arguments], cases, runs, load)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"
