@@ -30,7 +30,14 @@ import numpy.typing as npt
 from saywho.errors import AudioDecodeError
 from saywho.types import Audio
 
-__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "SAMPLE_RATE", "check_sample_rate", "decode"]
+__all__ = [
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
+    "SAMPLE_RATE",
+    "check_sample_rate",
+    "decode",
+    "duration_text",
+]
 
 SAMPLE_RATE = 16_000
 MIN_SAMPLE_RATE = 1_000
@@ -47,7 +54,7 @@ _SHORT_SHARE = 0.9  # warn when less than this share of the declared duration de
 _SHORT_MIN_S = 1.0
 _MAX_CHANNELS = 64
 _WAV_HEAD_BYTES = 4096
-_TEXT_FORMATS = frozenset({"bin", "tty", "xbin", "adf", "idf", "image2"})
+_TEXT_FORMATS = frozenset({"bin", "tty", "xbin", "adf", "idf"})  # text read as "video"
 
 _log = logging.getLogger(__name__)
 
@@ -136,12 +143,13 @@ class _Limit:
     def check(self, duration_s: float, what: str) -> None:
         if self.max_s is not None and duration_s > self.max_s:
             raise AudioDecodeError(
-                f"{self.path}: {what} {_hours(duration_s)}, longer than the limit of "
-                f"{_hours(self.max_s)} (--max-duration)"
+                f"{self.path}: {what} {duration_text(duration_s)}, longer than the limit of "
+                f"{duration_text(self.max_s)} (--max-duration)"
             )
 
 
-def _hours(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """``"4.0 h"`` or ``"90 s"``: a duration for a message."""
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds:.0f} s"
@@ -203,7 +211,10 @@ def _audio_stream(
     path: Path, container: av.container.InputContainer
 ) -> av.audio.stream.AudioStream:
     if not container.streams.audio:
-        if container.streams.video and container.format.name not in _TEXT_FORMATS:
+        kind = container.format.name
+        if kind.endswith("_pipe") or kind == "image2":
+            raise AudioDecodeError(f"{path}: is an image, not audio or video")
+        if container.streams.video and kind not in _TEXT_FORMATS:
             raise AudioDecodeError(f"{path}: has no audio stream (a video without sound?)")
         raise AudioDecodeError(f"{path}: is not a media file we can read (no audio in it)")
     stream = container.streams.audio[0]

@@ -378,7 +378,9 @@ def _queue_upload(
     probes = []
     for part in uploaded:
         try:
-            probes.append(probe_media(part.path))
+            probes.append(
+                probe_media(part.path, max_duration_s=settings.config.decode.max_duration_s)
+            )
         except AudioDecodeError as error:
             raise AudioDecodeError(f"{part.filename}: {error}") from None
     _check_queue(store, settings, len(uploaded))
