@@ -12,6 +12,7 @@ Every command takes ``--voices PATH`` (default ``$SAYWHO_VOICES`` or the user da
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 EXIT_OK = 0
+_log = logging.getLogger(__name__)
 
 
 # -- the naming step of transcribe ------------------------------------------------------------
@@ -112,12 +114,13 @@ class Naming:
         prints: tuple[VoicePrint, ...] = ()
         sha256 = None
         learn = bool(getattr(args, "learn", False))
-        # A library named on the command line must exist (unless --learn will make it).
-        must_exist = wanted is True or (given is not None and not learn)
-        if wanted is not False and (path.exists() or must_exist):
+        # --identify with no library is an error (--learn makes one)
+        if wanted is not False and (path.exists() or (wanted is True and not learn)):
             sha256 = models.spec(EMBEDDING_MODEL).sha256
             with VoiceLibrary(path) as library:
                 prints = library.prints(sha256)
+        elif given is not None and wanted is None and not learn:
+            _log.warning("warning: %s: no voice library there yet; speakers keep labels", path)
         link = bool(getattr(args, "link_speakers", False))
         if learn and not link:
             raise ConfigError("--learn needs --link-speakers")
