@@ -145,6 +145,8 @@ def _to_format(planar: npt.NDArray[np.float32], fmt: str) -> npt.NDArray[np.gene
     array: npt.NDArray[np.generic]
     if fmt.startswith("s16"):
         array = (clipped * 32767).astype(np.int16)
+    elif fmt.startswith("u8"):
+        array = np.round(clipped * 127 + 128).astype(np.uint8)
     elif fmt.startswith("s32"):
         array = (clipped * 2147483647).astype(np.int32)
     else:
