@@ -202,7 +202,7 @@ def _decode_pass(
     except AudioDecodeError:
         raise
     except av.error.FFmpegError as error:
-        raise AudioDecodeError(f"{path}: {_describe(error)}") from error
+        raise AudioDecodeError(f"{path}: {describe_error(error)}") from error
     except (OSError, ValueError) as error:
         raise AudioDecodeError(f"{path}: cannot be decoded ({error})") from error
 
@@ -379,7 +379,8 @@ class _SampleBuffer:
         return self._data
 
 
-def _describe(error: av.error.FFmpegError) -> str:
+def describe_error(error: av.error.FFmpegError) -> str:
+    """What an FFmpeg error means for the user, without the path it names."""
     if isinstance(error, av.error.InvalidDataError):
         return "is not a media file we can read, or it is corrupt or truncated"
     if isinstance(error, av.error.EOFError):

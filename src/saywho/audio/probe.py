@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import av.error
 
-from saywho.audio.decode import check_sample_rate, duration_text
+from saywho.audio.decode import check_sample_rate, describe_error, duration_text
 from saywho.errors import AudioDecodeError
 
 __all__ = ["MediaProbe", "probe_duration_s", "probe_media"]
@@ -74,6 +74,8 @@ def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaProb
     """
     if not _is_regular(path):
         raise AudioDecodeError("is not a regular file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError("is empty (0 bytes)")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -91,8 +93,12 @@ def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaProb
             duration_s = container.duration / 1_000_000 if container.duration else None
     except AudioDecodeError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError) as error:
-        raise AudioDecodeError(f"is not audio or video we can decode ({error})") from None
+    except av.error.FFmpegError as error:  # its text names our path: say what it means
+        raise AudioDecodeError(describe_error(error)) from None
+    except (OSError, ValueError) as error:
+        raise AudioDecodeError(
+            f"is not audio or video we can decode ({type(error).__name__})"
+        ) from None
     types = _VIDEO_TYPES if has_video else _AUDIO_TYPES
     return MediaProbe(types.get(name, "application/octet-stream"), duration_s)
 
