@@ -20,8 +20,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from saywho import __version__, models, options
+from saywho.audio.decode import check_header
 from saywho.batch import command as batch_command
-from saywho.errors import ModelError, OutputError, SaywhoError
+from saywho.errors import AudioDecodeError, ModelError, OutputError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.formats import FORMATS, parse_formats
 from saywho.identify import command as voices_command
@@ -147,12 +148,18 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
     config = options.build_config(args)
     naming = voices_command.Naming.from_args(args)
     check_output_dir(args.output_dir)
+    stems = _unique_stems(args.files)
+    refused = _check_headers(console, args.files)  # a damaged header fails before the models load
+    results = [refused[path] for path in args.files if path in refused]
+    if len(refused) == len(args.files):
+        _print_summary(console, results)
+        return EXIT_FAILED
     with console.status("loading models…"):
         pipeline = Pipeline(config)
-    stems = _unique_stems(args.files)
-    results = []
     with progress_bar(console) as progress:
         for path, stem in zip(args.files, stems, strict=True):
+            if path in refused:
+                continue
             results.append(
                 _transcribe_one(
                     pipeline,
@@ -172,6 +179,18 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
     if any(r.error for r in results):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _check_headers(console: Console, paths: Sequence[Path]) -> dict[Path, _FileResult]:
+    """The files whose headers alone show they cannot be decoded, each reported on one line."""
+    refused = {}
+    for path in paths:
+        try:
+            check_header(path)
+        except AudioDecodeError as error:
+            print_error(console, str(error))
+            refused[path] = _FileResult(path, 0.0, 0.0, str(error))
+    return refused
 
 
 def _job_formats(args: argparse.Namespace) -> tuple[str, ...]:

@@ -93,6 +93,23 @@ def decode(
     return Audio(samples, sample_rate)
 
 
+def check_header(path: Path | str) -> None:
+    """Milliseconds: raise the :class:`AudioDecodeError` that :func:`decode` would raise for a
+    file that is not there, not a regular file, empty, not media, without audio, or whose
+    header declares an implausible sample rate or channel count; decodes nothing."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            _audio_stream(path, container)
+    except AudioDecodeError:
+        raise
+    except av.error.FFmpegError as error:
+        raise AudioDecodeError(f"{path}: {describe_error(error)}") from error
+    except (OSError, ValueError) as error:
+        raise AudioDecodeError(f"{path}: cannot be decoded ({error})") from error
+
+
 def check_sample_rate(rate: int) -> str | None:
     """Why ``rate`` (Hz, from a header) cannot be a real recording's, or ``None`` if it can."""
     if MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
