@@ -204,10 +204,13 @@ def _decode_pass(
                     buffer.append(mixer.mix(packed.reshape(-1, mixer.channels).T))  # (channels, n)
                 limit.check(buffer.size / sample_rate, "decodes to more than")
 
+            rate = 0
             for index, frame in enumerate(container.decode(stream)):
-                _check_frame(path, frame, mixer.channels)
+                if frame.sample_rate != rate:  # checked again only when it changes
+                    rate = _checked_rate(path, frame)
                 if resampler is None:
-                    # Same channels out as in: the resampler converts and resamples, never mixes.
+                    _check_channels(path, frame, mixer.channels)
+                    # The first frame's channels out: the resampler converts, never mixes.
                     resampler = av.AudioResampler(
                         format="flt", layout=frame.layout, rate=sample_rate
                     )
@@ -246,15 +249,18 @@ def _audio_stream(
     return stream
 
 
-def _check_frame(path: Path, frame: av.AudioFrame, channels: int) -> None:
-    """A frame must keep the rate rules and the channel count the header declared."""
+def _checked_rate(path: Path, frame: av.AudioFrame) -> int:
     problem = check_sample_rate(frame.sample_rate)
     if problem is not None:
         raise AudioDecodeError(f"{path}: {problem}")
-    if len(frame.layout.channels) != channels:
+    return int(frame.sample_rate)
+
+
+def _check_channels(path: Path, frame: av.AudioFrame, channels: int) -> None:
+    found = len(frame.layout.channels)
+    if found != channels:
         raise AudioDecodeError(
-            f"{path}: changes from {channels} to {len(frame.layout.channels)} channels "
-            "midway (not supported)"
+            f"{path}: declares {channels} channels but holds {found} (a damaged header)"
         )
 
 
@@ -283,16 +289,25 @@ class _Mixer:
 
     def mix(self, planar: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """One frame's mono mix, its samples that are not numbers silenced, clipped to [-1, 1]."""
-        finite = np.nan_to_num(planar, nan=0.0, posinf=0.0, neginf=0.0)  # (channels, n) copy
-        self.nonfinite += int(np.count_nonzero(planar != finite)) // self.channels
-        # A float file can hold samples past full scale; clip as a 16-bit decode would.
-        np.clip(finite, -1.0, 1.0, out=finite)
+        if not np.isfinite(planar.sum()):  # one pass; rare: then look sample by sample
+            planar = self._silence_not_numbers(planar)
         if self.channels == 1:
-            mono: npt.NDArray[np.float32] = finite[0]
-            return mono
-        self.covariance += (finite.astype(np.float64)) @ finite.T  # (channels, channels)
-        mixed: npt.NDArray[np.float32] = self._weights @ finite  # (n,)
+            mixed: npt.NDArray[np.float32] = planar[0].copy()
+        else:
+            self.covariance += planar @ planar.T  # (channels, channels)
+            mixed = self._weights @ planar  # (n,)
+        # A float file can hold samples past full scale; clip as a 16-bit decode would.
+        np.clip(mixed, -1.0, 1.0, out=mixed)
         return mixed
+
+    def _silence_not_numbers(self, planar: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        bad = ~np.isfinite(planar)  # (channels, n)
+        self.nonfinite += int(np.count_nonzero(bad.any(axis=0)))
+        # Past full scale is clipped (not silenced): only the products could overflow.
+        finite: npt.NDArray[np.float32] = np.clip(np.where(bad, 0.0, planar), -1.0, 1.0).astype(
+            np.float32
+        )
+        return finite
 
 
 def _better_weights(covariance: npt.NDArray[np.float64]) -> npt.NDArray[np.float32] | None:
