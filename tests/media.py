@@ -95,8 +95,19 @@ def write_media(
     return path
 
 
+def write_channels(
+    path: Path, planar: npt.NDArray[np.float32], *, rate: int = 16_000, codec: str = "pcm_s16le"
+) -> Path:
+    """Encode ``planar`` (shape (channels, n): a different signal on each channel) into ``path``."""
+    channels = planar.shape[0]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate, layout=_layout(channels))
+        _encode_planar(container, stream, planar, rate, channels)
+    return path
+
+
 def _layout(channels: int) -> str:
-    return {1: "mono", 2: "stereo", 6: "5.1"}[channels]
+    return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}[channels]
 
 
 def _encode_audio(
@@ -106,11 +117,21 @@ def _encode_audio(
     rate: int,
     channels: int,
 ) -> None:
+    planar = np.repeat(samples[None, :], channels, axis=0)  # (channels, n)
+    _encode_planar(container, stream, planar, rate, channels)
+
+
+def _encode_planar(
+    container: av.container.OutputContainer,
+    stream: av.audio.stream.AudioStream,
+    planar: npt.NDArray[np.float32],
+    rate: int,
+    channels: int,
+) -> None:
     names = [f.name for f in stream.codec_context.codec.audio_formats]
     fmt_name = next((n for n in names if n.startswith("flt")), names[0])
-    planar = np.repeat(samples[None, :], channels, axis=0)  # (channels, n)
     block = 4096
-    for first in range(0, samples.shape[0], block):
+    for first in range(0, planar.shape[1], block):
         part = planar[:, first : first + block]
         array = _to_format(part, fmt_name)
         frame = av.AudioFrame.from_ndarray(array, format=fmt_name, layout=_layout(channels))
@@ -128,6 +149,8 @@ def _to_format(planar: npt.NDArray[np.float32], fmt: str) -> npt.NDArray[np.gene
     array: npt.NDArray[np.generic]
     if fmt.startswith("s16"):
         array = (clipped * 32767).astype(np.int16)
+    elif fmt.startswith("u8"):
+        array = np.round(clipped * 127 + 128).astype(np.uint8)
     elif fmt.startswith("s32"):
         array = (clipped * 2147483647).astype(np.int32)
     else:

@@ -420,7 +420,9 @@ def _queue_upload(
     probes = []
     for part in uploaded:
         try:
-            probes.append(probe_media(part.path))
+            probes.append(
+                probe_media(part.path, max_duration_s=settings.config.decode.max_duration_s)
+            )
         except AudioDecodeError as error:
             reason = without_paths(str(error), {part.path: part.filename}, settings.paths.root)
             raise AudioDecodeError(f"{part.filename}: {reason}") from None
