@@ -4,7 +4,7 @@ Run it from the repository root, with the shared evaluation data next to the rep
 (``../shared/eval``) and the eval extra installed (``pip install -e '.[eval]'``)::
 
     python benchmarks/robustness.py [--sets real,mixtures,long] [--variants clean,mp3-24,...]
-                                    [--skip-peer] [--peer-sets S] [--peer-variants V]
+                                    [--skip-peer] [--peer-on SET:VARIANT,...]
                                     [--limit-long N] [--eval-dir DIR]
                                     [--cache-dir DIR] [--out FILE]
 
@@ -377,6 +377,22 @@ def run_peer(
     return left_out | _run_peer(chosen, cache_dir, skip=skip)
 
 
+def _matches(case: Case, where: Sequence[tuple[str, str]]) -> bool:
+    return any(s in ("*", case.set_name) and v in ("*", case.variant) for s, v in where)
+
+
+def parse_where(text: str) -> tuple[tuple[str, str], ...]:
+    """``real:*,long:clean`` as ((set, variant), ...); ``*`` matches any."""
+    pairs = []
+    for part in text.split(","):
+        set_name, _, variant = part.strip().partition(":")
+        variant = variant or "*"
+        if set_name not in ("*", *SETS) or variant not in ("*", *VARIANTS):
+            raise argparse.ArgumentTypeError(f"not SET:VARIANT of {SETS} x {VARIANTS}: {part!r}")
+        pairs.append((set_name, variant))
+    return tuple(pairs)
+
+
 def _run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tuple[str, str], Run]:
     why = "skipped (--skip-peer)" if skip else None
     if why is None:
@@ -681,13 +697,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-peer", action="store_true", help="do not run the pyannote peer")
     parser.add_argument(
-        "--peer-sets", type=_names(SETS), default=None, help="run the peer only on these sets"
-    )
-    parser.add_argument(
-        "--peer-variants",
-        type=_names(VARIANTS),
-        default=None,
-        help="run the peer only on these variants (it is slow: RTF ~0.5 on 2 cores)",
+        "--peer-on",
+        type=parse_where,
+        default=(("*", "*"),),
+        metavar="SET:VARIANT,...",
+        help="run the peer only there, e.g. real:*,long:clean (it is slow: RTF ~0.5 on 2 cores)",
     )
     parser.add_argument(
         "--limit-long",
@@ -727,8 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases,
         args.cache_dir.parent / "pyannote",
         skip=args.skip_peer,
-        sets=args.peer_sets,
-        variants=args.peer_variants,
+        where=args.peer_on,
     )
     load = f"{load_start:.1f} → {os.getloadavg()[0]:.1f}"
     text = report(["benchmarks/robustness.py", *arguments], cases, runs, load)
