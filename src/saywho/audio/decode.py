@@ -18,7 +18,8 @@ from __future__ import annotations
 import errno
 import logging
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,15 +100,8 @@ def check_header(path: Path | str) -> None:
     header declares an implausible sample rate or channel count; decodes nothing."""
     path = Path(path)
     _check_file(path)
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            _audio_stream(path, container)
-    except AudioDecodeError:
-        raise
-    except av.error.FFmpegError as error:
-        raise AudioDecodeError(f"{path}: {describe_error(error)}") from error
-    except (OSError, ValueError) as error:
-        raise AudioDecodeError(f"{path}: cannot be decoded ({error})") from error
+    with _decode_errors(path), av.open(str(path), metadata_errors="ignore") as container:
+        _audio_stream(path, container)
 
 
 def check_sample_rate(rate: int) -> str | None:
@@ -118,6 +112,19 @@ def check_sample_rate(rate: int) -> str | None:
         f"declares a sample rate of {rate} Hz, outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz "
         "(a damaged or forged header)"
     )
+
+
+@contextmanager
+def _decode_errors(path: Path) -> Iterator[None]:
+    """FFmpeg's and the OS's errors while reading ``path`` as one-line AudioDecodeErrors."""
+    try:
+        yield
+    except AudioDecodeError:
+        raise
+    except av.error.FFmpegError as error:
+        raise AudioDecodeError(f"{path}: {describe_error(error)}") from error
+    except (OSError, ValueError) as error:
+        raise AudioDecodeError(f"{path}: cannot be decoded ({error})") from error
 
 
 def _check_file(path: Path) -> int:
@@ -188,43 +195,34 @@ def _decode_pass(
     on_progress: Callable[[float, float], None] | None,
     weights: npt.NDArray[np.float32] | None,
 ) -> _Pass:
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            stream = _audio_stream(path, container)
-            declared_s = _declared_duration_s(container, stream)
-            mixer = _Mixer(stream.codec_context.channels, weights)
-            capacity_s = min(declared_s, size_bytes * 8 / _MIN_BITRATE_BPS, limit.max_s or np.inf)
-            buffer = _SampleBuffer(int((capacity_s + _SLACK_S) * sample_rate))
-            resampler: av.AudioResampler | None = None
-            progress = _Progress(on_progress, sample_rate, declared_s)
+    with _decode_errors(path), av.open(str(path), metadata_errors="ignore") as container:
+        stream = _audio_stream(path, container)
+        declared_s = _declared_duration_s(container, stream)
+        mixer = _Mixer(stream.codec_context.channels, weights)
+        capacity_s = min(declared_s, size_bytes * 8 / _MIN_BITRATE_BPS, limit.max_s or np.inf)
+        buffer = _SampleBuffer(int((capacity_s + _SLACK_S) * sample_rate))
+        resampler: av.AudioResampler | None = None
+        progress = _Progress(on_progress, sample_rate, declared_s)
 
-            def keep(frames: list[av.AudioFrame]) -> None:
-                for out in frames:
-                    packed = out.to_ndarray().astype(np.float32, copy=False)  # (1, n * channels)
-                    buffer.append(mixer.mix(packed.reshape(-1, mixer.channels).T))  # (channels, n)
-                limit.check(buffer.size / sample_rate, "decodes to more than")
+        def keep(frames: list[av.AudioFrame]) -> None:
+            for out in frames:
+                packed = out.to_ndarray().astype(np.float32, copy=False)  # (1, n * channels)
+                buffer.append(mixer.mix(packed.reshape(-1, mixer.channels).T))  # (channels, n)
+            limit.check(buffer.size / sample_rate, "decodes to more than")
 
-            rate = 0
-            for index, frame in enumerate(container.decode(stream)):
-                if frame.sample_rate != rate:  # checked again only when it changes
-                    rate = _checked_rate(path, frame)
-                if resampler is None:
-                    _check_channels(path, frame, mixer.channels)
-                    # The first frame's channels out: the resampler converts, never mixes.
-                    resampler = av.AudioResampler(
-                        format="flt", layout=frame.layout, rate=sample_rate
-                    )
-                keep(resampler.resample(frame))
-                progress.report(index, buffer.size)
-            if resampler is not None:
-                keep(resampler.resample(None))
-            return _Pass(buffer.finish(), declared_s, mixer.covariance, mixer.nonfinite)
-    except AudioDecodeError:
-        raise
-    except av.error.FFmpegError as error:
-        raise AudioDecodeError(f"{path}: {describe_error(error)}") from error
-    except (OSError, ValueError) as error:
-        raise AudioDecodeError(f"{path}: cannot be decoded ({error})") from error
+        rate = 0
+        for index, frame in enumerate(container.decode(stream)):
+            if frame.sample_rate != rate:  # checked again only when it changes
+                rate = _checked_rate(path, frame)
+            if resampler is None:
+                _check_channels(path, frame, mixer.channels)
+                # The first frame's channels out: the resampler converts, never mixes.
+                resampler = av.AudioResampler(format="flt", layout=frame.layout, rate=sample_rate)
+            keep(resampler.resample(frame))
+            progress.report(index, buffer.size)
+        if resampler is not None:
+            keep(resampler.resample(None))
+        return _Pass(buffer.finish(), declared_s, mixer.covariance, mixer.nonfinite)
 
 
 def _audio_stream(
