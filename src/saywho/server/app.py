@@ -430,7 +430,16 @@ def _queue_upload(
         job_id = new_job_id()
         settings.paths.job(job_id).mkdir(parents=True)
         part.path.replace(settings.paths.media(job_id))
-        new.append(NewJob(job_id, options, part.filename, found.media_type, part.size_bytes))
+        new.append(
+            NewJob(
+                job_id,
+                options,
+                part.filename,
+                found.media_type,
+                part.size_bytes,
+                found.duration_s,
+            )
+        )
     return store.add(new)
 
 
