@@ -447,6 +447,13 @@ def test_the_rename_box_looks_editable_and_the_marks_are_explained(
     assert style["colour"] not in ("rgba(0, 0, 0, 0)", "transparent")
     assert style["fill"] == "rgb(255, 255, 255)"
     assert style["cursor"] == "text"
+    icon = """() => new Promise((done) => {
+        const image = new Image();
+        image.onload = () => done(image.naturalWidth);
+        image.onerror = () => done(0);
+        image.src = document.querySelector('link[rel="icon"]').href;
+    })"""
+    assert tab.evaluate(icon) > 0  # the page's own icon, inline: it loads from file://
     key = tab.locator(".side .key")
     assert "another speaker" in key.inner_text()
     sample, word = key.locator(".word.overlapped"), tab.locator("#transcript .word.overlapped")

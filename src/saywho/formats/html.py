@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePath
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from saywho.errors import OutputError
 from saywho.formats.cues import subtitle_cues
@@ -108,6 +109,7 @@ def render_review(
     labels = speaker_labels(transcript)
     title = PurePath(transcript.source).name or "transcript"
     fields = {
+        "ICON": html.escape("data:image/svg+xml," + quote(_asset("favicon.svg").strip())),
         "TITLE": html.escape(title),
         "CSP": html.escape(_policy(css, script, api)),
         "CSS": css,

@@ -171,9 +171,9 @@ def create_app(
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
-        types = {".js": "text/javascript", ".css": "text/css"}
+        types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
         suffix = Path(name).suffix
-        if name not in ("app.js", "style.css", "docs.js"):
+        if name not in ("app.js", "style.css", "docs.js", "favicon.svg"):
             raise HTTPException(404, "no such file")
         return Response(_static(name), media_type=types[suffix] + "; charset=utf-8")
 
@@ -492,6 +492,8 @@ def _attachment(filename: str) -> str:
 
 
 def _static(name: str) -> str:
+    if name == "favicon.svg":  # the review page's icon (formats/review), shared
+        return (files("saywho.formats") / "review" / name).read_text(encoding="utf-8")
     return (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
 
 
