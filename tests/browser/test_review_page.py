@@ -456,9 +456,11 @@ def test_the_rename_box_looks_editable_and_the_marks_are_explained(
     assert tab.evaluate(icon) > 0  # the page's own icon, inline: it loads from file://
     key = tab.locator(".side .key")
     assert "another speaker" in key.inner_text()
-    sample, word = key.locator(".word.overlapped"), tab.locator("#transcript .word.overlapped")
+    sample, word = key.locator(".sample.overlapped"), tab.locator("#transcript .word.overlapped")
     decoration = "el => getComputedStyle(el).textDecorationStyle"
     assert sample.evaluate(decoration) == word.first.evaluate(decoration) == "dotted"
+    tab.fill("#search", "dotted")  # the key is no part of the transcript
+    assert tab.text_content("#search-count") == "0 matches"
     tab.close()
     assert 'class="key"' not in render_review(_talk(1, "x.wav", overlap=False), media_src=None)
 

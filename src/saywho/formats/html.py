@@ -245,16 +245,17 @@ def _legend(transcript: Transcript, labels: tuple[str, ...], api: ReviewApi | No
 
 
 def _key(transcript: Transcript) -> str:
-    """What the marks on words mean, for the marks this transcript has."""
+    """What the marks on words mean, for the marks this transcript has (samples are not
+    ``.word``: the page's scripts and readers take every ``.word`` for a transcript word)."""
     entries = []
     if any(word.overlapping for word in transcript.words):
         entries.append(
-            '<li><span class="word overlapped">dotted</span> spoken while another speaker '
+            '<li><span class="sample overlapped">dotted</span> spoken while another speaker '
             "was talking too</li>"
         )
     if any(word.span is None for word in transcript.words):
         entries.append(
-            '<li><span class="word untimed">grey</span> no time found: '
+            '<li><span class="sample untimed">grey</span> no time found: '
             "plays from the word before</li>"
         )
     return f'<ul class="key" aria-label="marks on words">{"".join(entries)}</ul>' if entries else ""
