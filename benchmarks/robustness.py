@@ -356,23 +356,16 @@ def run_peer(
     cache_dir: Path,
     *,
     skip: bool,
-    sets: Sequence[str] | None = None,
-    variants: Sequence[str] | None = None,
+    where: Sequence[tuple[str, str]] = (("*", "*"),),
 ) -> dict[tuple[str, str], Run]:
-    """The pyannote.audio peer (speakers counted by itself) on every case of ``sets`` x
-    ``variants`` (``None``: all), or why not."""
-    chosen = [
-        case
-        for case in cases
-        if (sets is None or case.set_name in sets)
-        and (variants is None or case.variant in variants)
-    ]
+    """The pyannote.audio peer (speakers counted by itself) on every case whose (set, variant)
+    matches one of ``where`` (``*`` matches any), or why not."""
+    chosen = [case for case in cases if _matches(case, where)]
+    why = "not run (--peer-on)"
     left_out = {
-        (PEER, c.item.uri): Run(
-            PEER, c.item.uri, None, None, "not run (--peer-sets/--peer-variants)"
-        )
+        (PEER, c.item.uri): Run(PEER, c.item.uri, None, None, why)
         for c in cases
-        if c not in chosen
+        if not _matches(c, where)
     }
     return left_out | _run_peer(chosen, cache_dir, skip=skip)
 
