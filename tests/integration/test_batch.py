@@ -133,6 +133,10 @@ def test_a_second_run_redoes_nothing_and_a_changed_option_redoes_all(
     assert json.loads((out / "c.json").read_text())["config"]["recognize"]["beam_size"] == 2
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _done_in_manifest(out: Path) -> set[str]:
     path = out / MANIFEST_NAME
     if not path.exists():
@@ -195,6 +199,9 @@ def test_ctrl_c_stops_the_workers_and_still_writes_the_report(inputs: Path, tmp_
             stderr=stream,
             env={**os.environ, "COLUMNS": "200"},
             start_new_session=True,  # its own session: what is left of it afterwards is seen
+            # A shell's background job (``pytest &``) ignores SIGINT, and a child inherits that;
+            # here the batch must hear Ctrl-C as it would in a terminal.
+            preexec_fn=_default_sigint,
         )
     try:
         deadline = time.monotonic() + 300
