@@ -22,11 +22,10 @@ from saywho import __version__, models, options
 from saywho.batch import command as batch_command
 from saywho.errors import ModelError, SaywhoError
 from saywho.evaluation import command as evaluate_command
-from saywho.formats import FORMATS, parse_formats
 from saywho.identify import command as voices_command
 from saywho.outputs import write_outputs
 from saywho.pipeline import Pipeline
-from saywho.progress import progress_bar
+from saywho.progress import FileProgress, expected_stages, format_duration, progress_bar
 from saywho.server import command as serve_command
 from saywho.types import Transcript
 
@@ -99,12 +98,7 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
     parser.add_argument(
         "-o", "--output-dir", type=Path, default=Path(), help="where results go (default: .)"
     )
-    parser.add_argument(
-        "-f",
-        "--formats",
-        default=default_formats,
-        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {default_formats})",
-    )
+    options.add_formats_option(parser, default_formats)
     options.add_speaker_options(parser)
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     options.add_config_option(parser)
@@ -128,7 +122,7 @@ class _FileResult:
 
 
 def _transcribe(args: argparse.Namespace, console: Console) -> int:
-    formats = parse_formats(args.formats)
+    formats = options.formats_of(args)
     config = options.build_config(args)
     naming = voices_command.Naming.from_args(args)
     with console.status("loading models…"):
@@ -169,23 +163,25 @@ def _transcribe_one(
     *,
     embed_media: bool = False,
 ) -> _FileResult:
-    task = progress.add_task(path.name, total=None)
+    task = progress.add_task(path.name, total=1.0, stage="")
     started = time.perf_counter()
+    now = FileProgress(expected_stages(pipeline.config))
 
     def hook(stage: str, done_s: float, total_s: float) -> None:
-        progress.update(
-            task, total=max(total_s, 1e-9), completed=done_s, description=f"{path.name} · {stage}"
-        )
+        nonlocal now
+        now = now.advance(stage, done_s, total_s)
+        progress.update(task, completed=now.fraction, stage=now.label)
 
     try:
         transcript = naming.one(pipeline.transcribe(path, progress=hook))
+        hook("write", 0.0, 1.0)
         write_outputs(transcript, out_dir, stem, formats, media=path, embed_media=embed_media)
     except SaywhoError as error:
-        progress.update(task, description=f"[red]{path.name} · failed")
+        progress.update(task, stage="[red]failed")
         progress.stop_task(task)
         progress.console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         return _FileResult(path, 0.0, time.perf_counter() - started, str(error))
-    progress.update(task, description=f"{path.name} · done")
+    progress.update(task, completed=1.0, stage="done")
     return _FileResult(
         path, transcript.duration_s, time.perf_counter() - started, None, transcript, stem
     )
@@ -230,8 +226,8 @@ def _print_summary(console: Console, results: Sequence[_FileResult]) -> None:
     rtf = f"{busy_s / audio_s:.3f}" if audio_s > 0 else "n/a"
     failed = len(results) - len(done)
     console.print(
-        f"{len(done)} of {len(results)} files done · {audio_s / 3600:.3f} h of audio · "
-        f"{busy_s:.1f} s · real-time factor {rtf}"
+        f"{len(done)} of {len(results)} files done · {format_duration(audio_s)} of audio · "
+        f"took {format_duration(busy_s)} · real-time factor {rtf}"
         + (f" · [red]{failed} failed[/red]" if failed else ""),
         highlight=False,
         soft_wrap=True,

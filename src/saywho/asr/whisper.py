@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from saywho import models
 from saywho.config import RecognizeConfig
+from saywho.device import resolve_device
 from saywho.errors import ConfigError, ModelError
 from saywho.types import ModelInfo, Span, Utterance, Word
 
@@ -59,6 +60,10 @@ class WhisperRecognizer:
             language=language,
             task=config.task,
             beam_size=config.beam_size,
+            best_of=config.best_of,
+            patience=config.patience,
+            temperature=list(config.temperatures),
+            condition_on_previous_text=config.condition_on_previous_text,
             initial_prompt=config.initial_prompt,
             hotwords=config.hotwords,
             word_timestamps=True,
@@ -77,10 +82,11 @@ def _load(source: models.WhisperSource, config: RecognizeConfig) -> Any:
     from faster_whisper import WhisperModel
 
     threads = config.threads or os.cpu_count() or 1
+    device = resolve_device(config.device)
     try:
         return WhisperModel(
             source.location,
-            device=config.device,
+            device=device,
             compute_type=config.compute_type,
             cpu_threads=threads,
             local_files_only=not source.is_hub,

@@ -1,0 +1,48 @@
+"""Device selection: auto, cpu and cuda resolved against the GPUs found (none here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from saywho.config import Device, RecognizeConfig
+from saywho.device import onnx_providers, resolve_device, select_device
+from saywho.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("requested", "gpus", "chosen"),
+    [
+        ("cpu", 0, "cpu"),
+        ("cpu", 2, "cpu"),
+        ("auto", 0, "cpu"),
+        ("auto", 1, "cuda"),
+        ("cuda", 1, "cuda"),
+    ],
+)
+def test_select_device(requested: Device, gpus: int, chosen: str) -> None:
+    assert select_device(requested, gpus) == chosen
+
+
+def test_cuda_without_a_gpu_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no CUDA GPU found"):
+        select_device("cuda", 0)
+
+
+def test_resolve_device_asks_ctranslate2() -> None:
+    import ctranslate2
+
+    gpus = ctranslate2.get_cuda_device_count()
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if gpus else "cpu")
+
+
+def test_onnx_providers() -> None:
+    both = ("CUDAExecutionProvider", "CPUExecutionProvider")
+    assert onnx_providers("cuda", both) == list(both)
+    assert onnx_providers("cuda", ("CPUExecutionProvider",)) == ["CPUExecutionProvider"]
+    assert onnx_providers("cpu", both) == ["CPUExecutionProvider"]
+
+
+def test_unknown_device_is_refused() -> None:
+    with pytest.raises(ConfigError, match="recognize.device must be one of auto, cpu, cuda"):
+        RecognizeConfig(device="tpu")  # type: ignore[arg-type]
