@@ -235,6 +235,6 @@ def test_hub_model_is_only_fetched_on_request_and_fails_clearly_offline() -> Non
         Pipeline(PipelineConfig(recognize=RecognizeConfig(model="large-v3")))
 
 
-def test_unknown_api_option_is_named() -> None:
-    with pytest.raises(ConfigError, match="unknown option 'speakers'"):
-        saywho.transcribe("whatever.wav", speakers=2)
+def test_a_bad_api_option_value_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="num-speakers must be at least 1"):
+        saywho.transcribe("whatever.wav", num_speakers=0)

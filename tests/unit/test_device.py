@@ -44,5 +44,5 @@ def test_onnx_providers() -> None:
 
 
 def test_unknown_device_is_refused() -> None:
-    with pytest.raises(ConfigError, match="recognize.device must be one of auto, cpu, cuda"):
+    with pytest.raises(ConfigError, match=r"recognize\.device must be one of auto, cpu, cuda"):
         RecognizeConfig(device="tpu")  # type: ignore[arg-type]
