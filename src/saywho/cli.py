@@ -163,7 +163,7 @@ def _transcribe_one(
     *,
     embed_media: bool = False,
 ) -> _FileResult:
-    task = progress.add_task(path.name, total=1.0, stage="")
+    task = progress.add_task(path.name, total=1.0, stage="decoding")
     started = time.perf_counter()
     now = FileProgress(expected_stages(pipeline.config))
 
