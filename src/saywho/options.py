@@ -28,6 +28,7 @@ __all__ = [
 _KEYS = (
     *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
     *("best_of", "patience", "temperature", "condition_on_previous_text", "device"),
+    "batch_size",
     *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
     "strategy",
     *("max_line_width", "max_line_count", "highlight_words"),
@@ -60,6 +61,12 @@ def add_recognize_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="prompt each 30 s window with the text before it (default: on; off can stop "
         "a repetition loop)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="decode this many 30 s windows at once (faster-whisper's batched pipeline; "
+        "default: one after the other)",
     )
     parser.add_argument("--compute-type", help="int8 (default), float32, float16, …")
     parser.add_argument(
