@@ -39,6 +39,7 @@ def test_merge_applies_sections() -> None:
         ({"recognize": {"beam_size": 0}}, "recognize.beam_size must be at least 1"),
         ({"vad": []}, "must be a table"),
         ({"recognize": {"best_of": 0}}, "recognize.best_of must be at least 1"),
+        ({"recognize": {"batch_size": 0}}, "recognize.batch_size must be at least 1"),
         ({"recognize": {"patience": 0.0}}, "recognize.patience must be positive"),
         ({"recognize": {"temperature": 1.5}}, "recognize.temperature must be between 0 and 1"),
         ({"recognize": {"temperature_increment": 0.0}}, "temperature_increment must be in"),
