@@ -72,8 +72,8 @@ def add_recognize_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device",
         choices=DEVICES,
-        help="cpu (default), cuda (an NVIDIA GPU; diarization too with saywho[gpu]), "
-        "or auto (cuda where a GPU is found)",
+        help="cpu (default), cuda (an NVIDIA GPU; diarization too where onnxruntime has "
+        "its CUDA provider), or auto (cuda where a GPU is found)",
     )
     parser.add_argument(
         "--no-vad",
