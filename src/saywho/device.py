@@ -2,7 +2,7 @@
 
 :func:`select_device` is the pure rule; :func:`resolve_device` asks CTranslate2 how many
 CUDA GPUs it sees and applies it. :func:`onnx_providers` is the same choice for the
-diarization models (onnxruntime's CUDA provider is there with ``saywho[gpu]``).
+diarization models (where onnxruntime has its CUDA provider, e.g. onnxruntime-gpu).
 """
 
 from __future__ import annotations
