@@ -69,7 +69,11 @@ def transcripts(draw: st.DrawFn) -> Transcript:
             words.append(Word(text, Span(clock, clock + length) if timed else None, 0.9, speaker))
             clock += length
         spans = [w.span for w in words if w.span is not None]
-        span = Span(spans[0].start, spans[-1].end) if spans else Span(clock, clock)
+        span = (
+            Span(min(s.start for s in spans), max(s.end for s in spans))
+            if spans
+            else Span(clock, clock)
+        )
         utterances.append(
             Utterance(span, " ".join(w.text for w in words), tuple(words), words[0].speaker)
         )
