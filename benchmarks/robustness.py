@@ -4,7 +4,8 @@ Run it from the repository root, with the shared evaluation data next to the rep
 (``../shared/eval``) and the eval extra installed (``pip install -e '.[eval]'``)::
 
     python benchmarks/robustness.py [--sets real,mixtures,long] [--variants clean,mp3-24,...]
-                                    [--skip-peer] [--limit-long N] [--eval-dir DIR]
+                                    [--skip-peer] [--peer-on SET:VARIANT,...]
+                                    [--limit-long N] [--eval-dir DIR]
                                     [--cache-dir DIR] [--out FILE]
 
 The default runs every set, every variant and both systems (on two cores: hours, mostly the
@@ -350,8 +351,42 @@ def run_saywho(cases: Sequence[Case]) -> dict[tuple[str, str], Run]:
     return runs
 
 
-def run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tuple[str, str], Run]:
-    """The pyannote.audio peer on every case (speakers counted by itself), or why not."""
+def run_peer(
+    cases: Sequence[Case],
+    cache_dir: Path,
+    *,
+    skip: bool,
+    where: Sequence[tuple[str, str]] = (("*", "*"),),
+) -> dict[tuple[str, str], Run]:
+    """The pyannote.audio peer (speakers counted by itself) on every case whose (set, variant)
+    matches one of ``where`` (``*`` matches any), or why not."""
+    chosen = [case for case in cases if _matches(case, where)]
+    why = "not run (--peer-on)"
+    left_out = {
+        (PEER, c.item.uri): Run(PEER, c.item.uri, None, None, why)
+        for c in cases
+        if not _matches(c, where)
+    }
+    return left_out | _run_peer(chosen, cache_dir, skip=skip)
+
+
+def _matches(case: Case, where: Sequence[tuple[str, str]]) -> bool:
+    return any(s in ("*", case.set_name) and v in ("*", case.variant) for s, v in where)
+
+
+def parse_where(text: str) -> tuple[tuple[str, str], ...]:
+    """``real:*,long:clean`` as ((set, variant), ...); ``*`` matches any."""
+    pairs = []
+    for part in text.split(","):
+        set_name, _, variant = part.strip().partition(":")
+        variant = variant or "*"
+        if set_name not in ("*", *SETS) or variant not in ("*", *VARIANTS):
+            raise argparse.ArgumentTypeError(f"not SET:VARIANT of {SETS} x {VARIANTS}: {part!r}")
+        pairs.append((set_name, variant))
+    return tuple(pairs)
+
+
+def _run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tuple[str, str], Run]:
     why = "skipped (--skip-peer)" if skip else None
     if why is None:
         try:
@@ -655,6 +690,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-peer", action="store_true", help="do not run the pyannote peer")
     parser.add_argument(
+        "--peer-on",
+        type=parse_where,
+        default=(("*", "*"),),
+        metavar="SET:VARIANT,...",
+        help="run the peer only there, e.g. real:*,long:clean (it is slow: RTF ~0.5 on 2 cores)",
+    )
+    parser.add_argument(
         "--limit-long",
         type=int,
         choices=range(1, len(LONG) + 1),
@@ -688,7 +730,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     started, load_start = time.perf_counter(), os.getloadavg()[0]
     cases = build_cases(args)
     runs = run_saywho(cases)
-    runs |= run_peer(cases, args.cache_dir.parent / "pyannote", skip=args.skip_peer)
+    runs |= run_peer(
+        cases,
+        args.cache_dir.parent / "pyannote",
+        skip=args.skip_peer,
+        where=args.peer_on,
+    )
     load = f"{load_start:.1f} → {os.getloadavg()[0]:.1f}"
     text = report(["benchmarks/robustness.py", *arguments], cases, runs, load)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"

@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import settings
 
 from media import SENTENCE, silence, speech_samples
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
+
+# Property tests run the same examples on every machine and every run (no saved database, no
+# per-example deadline on a loaded machine): a failure found here is found everywhere.
+settings.register_profile("saywho", derandomize=True, database=None, deadline=None)
+settings.load_profile("saywho")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -73,12 +73,14 @@ def write_media(
     channels: int = 1,
     video: str | None = None,
     video_seconds: float = 1.0,
+    video_size: tuple[int, int] = (64, 64),
     bit_rate: int | None = None,
 ) -> Path:
     """Encode ``samples`` (shape (n,), copied to every channel) into ``path`` with PyAV.
 
     The container comes from the file extension. ``video`` names a video codec to add a
-    small black video stream; ``samples=None`` writes a video with no audio stream.
+    black video stream of ``video_size`` (width, height) pixels; ``samples=None`` writes a
+    video with no audio stream.
     ``bit_rate`` (bits per second) is the audio encoder's target, for lossy codecs.
     """
     with av.open(str(path), "w") as container:
@@ -87,7 +89,7 @@ def write_media(
             audio_stream = container.add_stream(codec, rate=rate, layout=_layout(channels))
             if bit_rate is not None:
                 audio_stream.bit_rate = bit_rate
-        video_stream = _add_video(container, video) if video else None
+        video_stream = _add_video(container, video, video_size) if video else None
         if audio_stream is not None and samples is not None:
             _encode_audio(container, audio_stream, samples, rate, channels)
         if video_stream is not None:
@@ -95,8 +97,19 @@ def write_media(
     return path
 
 
+def write_channels(
+    path: Path, planar: npt.NDArray[np.float32], *, rate: int = 16_000, codec: str = "pcm_s16le"
+) -> Path:
+    """Encode ``planar`` (shape (channels, n): a different signal on each channel) into ``path``."""
+    channels = planar.shape[0]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate, layout=_layout(channels))
+        _encode_planar(container, stream, planar, rate, channels)
+    return path
+
+
 def _layout(channels: int) -> str:
-    return {1: "mono", 2: "stereo", 6: "5.1"}[channels]
+    return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}[channels]
 
 
 def _encode_audio(
@@ -106,11 +119,21 @@ def _encode_audio(
     rate: int,
     channels: int,
 ) -> None:
+    planar = np.repeat(samples[None, :], channels, axis=0)  # (channels, n)
+    _encode_planar(container, stream, planar, rate, channels)
+
+
+def _encode_planar(
+    container: av.container.OutputContainer,
+    stream: av.audio.stream.AudioStream,
+    planar: npt.NDArray[np.float32],
+    rate: int,
+    channels: int,
+) -> None:
     names = [f.name for f in stream.codec_context.codec.audio_formats]
     fmt_name = next((n for n in names if n.startswith("flt")), names[0])
-    planar = np.repeat(samples[None, :], channels, axis=0)  # (channels, n)
     block = 4096
-    for first in range(0, samples.shape[0], block):
+    for first in range(0, planar.shape[1], block):
         part = planar[:, first : first + block]
         array = _to_format(part, fmt_name)
         frame = av.AudioFrame.from_ndarray(array, format=fmt_name, layout=_layout(channels))
@@ -128,6 +151,8 @@ def _to_format(planar: npt.NDArray[np.float32], fmt: str) -> npt.NDArray[np.gene
     array: npt.NDArray[np.generic]
     if fmt.startswith("s16"):
         array = (clipped * 32767).astype(np.int16)
+    elif fmt.startswith("u8"):
+        array = np.round(clipped * 127 + 128).astype(np.uint8)
     elif fmt.startswith("s32"):
         array = (clipped * 2147483647).astype(np.int32)
     else:
@@ -137,10 +162,11 @@ def _to_format(planar: npt.NDArray[np.float32], fmt: str) -> npt.NDArray[np.gene
     return array.T.reshape(1, -1)  # packed: (1, n * channels), channels interleaved
 
 
-def _add_video(container: av.container.OutputContainer, codec: str) -> av.video.stream.VideoStream:
+def _add_video(
+    container: av.container.OutputContainer, codec: str, size: tuple[int, int]
+) -> av.video.stream.VideoStream:
     stream = container.add_stream(codec, rate=25)
-    stream.width = 64
-    stream.height = 64
+    stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
     return stream
 
@@ -148,7 +174,7 @@ def _add_video(container: av.container.OutputContainer, codec: str) -> av.video.
 def _encode_video(
     container: av.container.OutputContainer, stream: av.video.stream.VideoStream, seconds: float
 ) -> None:
-    black = np.zeros((64, 64, 3), dtype=np.uint8)
+    black = np.zeros((stream.height, stream.width, 3), dtype=np.uint8)
     for index in range(round(seconds * 25)):
         frame = av.VideoFrame.from_ndarray(black, format="rgb24")
         frame.pts = index

@@ -1,6 +1,7 @@
 """Atomic file writes: a temporary file beside the target, renamed over it on success.
 
 A reader never sees a half-written file, and a crash leaves the old file (or none).
+:func:`write_together` extends that to a group: the files appear together or not at all.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ import contextlib
 import functools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TextIO, cast
 
-__all__ = ["atomic_binary_file", "atomic_text_file"]
+__all__ = ["atomic_binary_file", "atomic_text_file", "write_together"]
 
 
 @contextlib.contextmanager
@@ -55,3 +56,34 @@ def _atomic(path: Path, mode: str, encoding: str | None) -> Iterator[IO[bytes]]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def write_together(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write each ``(path, content)``: all are written to temporary files first, then all are
+    renamed into place; when one cannot be written (a full disk), none appears and no
+    temporary file is left."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, content in files:
+            staged.append((_write_temporary(path, content), path))
+        for temporary, path in staged:
+            temporary.replace(path)
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_temporary(path: Path, content: bytes) -> Path:
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temporary = Path(name)
+    try:
+        os.fchmod(descriptor, 0o666 & ~_umask())
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from saywho import __version__, models, options
+from saywho.audio.decode import check_header
 from saywho.batch import command as batch_command
-from saywho.errors import ModelError, SaywhoError
+from saywho.errors import AudioDecodeError, ModelError, OutputError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.identify import command as voices_command
-from saywho.outputs import write_outputs
+from saywho.outputs import check_output_dir, write_outputs
 from saywho.pipeline import Pipeline
 from saywho.progress import FileProgress, expected_stages, format_duration, progress_bar
 from saywho.server import command as serve_command
@@ -33,6 +35,8 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 DEFAULT_FORMATS = "txt,srt,vtt,json,tsv"
+DIARIZE_FORMATS = ("rttm", "json")
+logger = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,14 +49,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args, console))
     except ModelError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        print_error(console, str(error))
         return EXIT_MODEL
     except SaywhoError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        print_error(console, str(error))
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]")
         return 130
+
+
+def print_error(console: Console, message: str, *, label: str = "error") -> None:
+    """One ``error: …`` line on stderr, even with ``-q``; the message is never read as markup
+    (a config section such as ``[foo]`` would vanish)."""
+    target = console if not console.quiet else Console(stderr=True)
+    colour = "red" if label == "error" else "yellow"
+    target.print(
+        f"[{colour}]{label}:[/{colour}] {escape(message)}", highlight=False, soft_wrap=True
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,6 +114,7 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
     )
     options.add_formats_option(parser, default_formats)
     options.add_speaker_options(parser)
+    options.add_input_options(parser)
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     options.add_config_option(parser)
     voices_command.add_naming_arguments(parser)
@@ -107,7 +122,9 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but warnings and errors"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
 
 
@@ -122,15 +139,22 @@ class _FileResult:
 
 
 def _transcribe(args: argparse.Namespace, console: Console) -> int:
-    formats = options.formats_of(args)
+    formats = _job_formats(args)
     config = options.build_config(args)
     naming = voices_command.Naming.from_args(args)
+    check_output_dir(args.output_dir)
+    stems = _unique_stems(args.files)
+    refused = _check_headers(console, args.files)  # a damaged header fails before the models load
+    results = [refused[path] for path in args.files if path in refused]
+    if len(refused) == len(args.files):
+        _print_summary(console, results)
+        return EXIT_FAILED
     with console.status("loading models…"):
         pipeline = Pipeline(config)
-    stems = _unique_stems(args.files)
-    results = []
     with progress_bar(console) as progress:
         for path, stem in zip(args.files, stems, strict=True):
+            if path in refused:
+                continue
             results.append(
                 _transcribe_one(
                     pipeline,
@@ -152,6 +176,34 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _check_headers(console: Console, paths: Sequence[Path]) -> dict[Path, _FileResult]:
+    """The files whose headers alone show they cannot be decoded, each reported on one line."""
+    refused = {}
+    for path in paths:
+        try:
+            check_header(path)
+        except AudioDecodeError as error:
+            print_error(console, str(error))
+            refused[path] = _FileResult(path, 0.0, 0.0, str(error))
+    return refused
+
+
+def _job_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """The formats asked for; ``saywho diarize`` writes only those that hold turns."""
+    formats = options.formats_of(args)
+    if getattr(args, "recognize", None) is not False:
+        return formats
+    if ",".join(args.formats or ()).strip().lower() == "all":
+        return DIARIZE_FORMATS
+    wordy = [fmt for fmt in formats if fmt not in DIARIZE_FORMATS]
+    if wordy:
+        raise OutputError(
+            f"saywho diarize writes {' and '.join(DIARIZE_FORMATS)}, not {', '.join(wordy)} "
+            "(those hold words: use saywho transcribe)"
+        )
+    return formats
+
+
 def _transcribe_one(
     pipeline: Pipeline,
     path: Path,
@@ -163,7 +215,10 @@ def _transcribe_one(
     *,
     embed_media: bool = False,
 ) -> _FileResult:
-    task = progress.add_task(path.name, total=1.0, stage="decoding")
+    """Transcribe one file and write its results; any failure is reported on one line and
+    returned, never raised, so that the other files still run."""
+    name = escape(path.name)
+    task = progress.add_task(name, total=1.0, stage="decoding")
     started = time.perf_counter()
     now = FileProgress(expected_stages(pipeline.config))
 
@@ -176,15 +231,41 @@ def _transcribe_one(
         transcript = naming.one(pipeline.transcribe(path, progress=hook))
         hook("write", 0.0, 1.0)
         write_outputs(transcript, out_dir, stem, formats, media=path, embed_media=embed_media)
-    except SaywhoError as error:
+    except Exception as error:  # MemoryError too: one bad file must not stop the run
         progress.update(task, stage="[red]failed")
         progress.stop_task(task)
-        progress.console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        return _FileResult(path, 0.0, time.perf_counter() - started, str(error))
+        message = _file_error(path, error)
+        print_error(progress.console, message)
+        return _FileResult(path, 0.0, time.perf_counter() - started, message)
     progress.update(task, completed=1.0, stage="done")
+    _warn_speaker_count(progress.console, path, transcript, pipeline.config.diarize.num_speakers)
     return _FileResult(
         path, transcript.duration_s, time.perf_counter() - started, None, transcript, stem
     )
+
+
+def _file_error(path: Path, error: BaseException) -> str:
+    """One line for a file that failed: our own errors as they are, others with their kind."""
+    if isinstance(error, SaywhoError):
+        return str(error)
+    logger.debug("%s failed", path, exc_info=error)
+    if isinstance(error, MemoryError):
+        return f"{path}: ran out of memory ({error or 'no detail'}); try --max-duration"
+    detail = " ".join(str(error).split()) or "no detail"
+    return f"{path}: failed: {type(error).__name__}: {detail} (run with -v for details)"
+
+
+def _warn_speaker_count(
+    console: Console, path: Path, transcript: Transcript, asked: int | None
+) -> None:
+    found = len(transcript.speakers)
+    if asked is not None and found != asked:
+        print_error(
+            console,
+            f"{path}: {found} speakers found, not the {asked} of --num-speakers "
+            "(a hint: a real speaker is never split to make up the number)",
+            label="warning",
+        )
 
 
 def _link_speakers(

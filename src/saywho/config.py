@@ -24,8 +24,10 @@ from typing import Any, Literal
 from saywho.errors import ConfigError
 
 __all__ = [
+    "MAX_SPEAKERS",
     "STRATEGIES",
     "AttributeConfig",
+    "DecodeConfig",
     "DiarizeConfig",
     "PipelineConfig",
     "RecognizeConfig",
@@ -44,6 +46,22 @@ Device = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
 SpeakerLabels = Literal["change", "always", "never"]
 SPEAKER_LABELS: tuple[SpeakerLabels, ...] = ("change", "always", "never")
+
+
+MAX_SPEAKERS = 32
+"""The largest speaker-count hint accepted (the server's limit too)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeConfig:
+    """Reading the input: audio longer than ``max_duration_s`` is refused (``None``: any
+    length), so that a small file that decodes to days of audio cannot exhaust memory."""
+
+    max_duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_duration_s is not None and not self.max_duration_s > 0:
+            raise ConfigError("decode.max_duration_s must be positive (or unset for no limit)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +186,11 @@ class SpeakerHints:
     def __post_init__(self) -> None:
         for name in ("num_speakers", "min_speakers", "max_speakers"):
             value = getattr(self, name)
+            flag = name.replace("_", "-")
             if value is not None and value < 1:
-                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+                raise ConfigError(f"{flag} must be at least 1, got {value}")
+            if value is not None and value > MAX_SPEAKERS:
+                raise ConfigError(f"{flag} must be at most {MAX_SPEAKERS}, got {value}")
         low, high = self.min_speakers, self.max_speakers
         if low is not None and high is not None and low > high:
             raise ConfigError(f"min-speakers {low} is more than max-speakers {high}")
@@ -344,6 +365,7 @@ class PipelineConfig:
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     attribute: AttributeConfig = field(default_factory=AttributeConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
 
 
 def merge_config(base: PipelineConfig, updates: Mapping[str, Mapping[str, Any]]) -> PipelineConfig:

@@ -18,11 +18,13 @@ from saywho.formats import FORMATS, parse_formats
 __all__ = [
     "add_config_option",
     "add_formats_option",
+    "add_input_options",
     "add_recognize_options",
     "add_speaker_options",
     "add_subtitle_options",
     "build_config",
     "formats_of",
+    "parse_duration_s",
 ]
 
 _KEYS = (
@@ -30,7 +32,7 @@ _KEYS = (
     *("best_of", "patience", "temperature", "condition_on_previous_text", "device"),
     "batch_size",
     *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
-    "strategy",
+    *("strategy", "max_duration_s"),
     *("max_line_width", "max_line_count", "highlight_words"),
 )
 
@@ -138,12 +140,39 @@ def formats_of(args: argparse.Namespace) -> tuple[str, ...]:
     return parse_formats(",".join(given) if given else args.default_formats)
 
 
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """``--max-duration``: the longest audio a file may decode to."""
+    parser.add_argument(
+        "--max-duration",
+        dest="max_duration_s",
+        type=parse_duration_s,
+        metavar="DURATION",
+        help="refuse a file whose audio is longer than this: seconds, or 90m, 4h "
+        "(default: no limit)",
+    )
+
+
+def parse_duration_s(text: str) -> float:
+    """``"90"``, ``"90s"``, ``"45m"`` or ``"4h"`` in seconds; argparse reports a bad one."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    number, scale = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1.0)
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {text!r} (say 3600, 90m or 4h)"
+        ) from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive duration, got {text!r}")
+    return seconds
+
+
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """``--config FILE.toml``."""
     parser.add_argument(
         "--config",
         type=Path,
-        help="TOML file with [vad], [recognize], [diarize], [attribute] and [write] tables",
+        help="TOML file with [decode], [vad], [recognize], [diarize], [attribute], [write] tables",
     )
 
 
@@ -160,6 +189,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as stream:
             return tomllib.load(stream)
     except OSError as error:
-        raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from error
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror or error})") from error
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a TOML config file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from error

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from saywho.atomic import atomic_binary_file
+from saywho.atomic import atomic_binary_file, write_together
 from saywho.config import WriteConfig
 from saywho.errors import OutputError
 from saywho.formats import MediaLink, output_format, write_binary
 from saywho.formats.html import media_data_uri, media_type_of
 from saywho.types import Transcript
 
-__all__ = ["output_path", "write_file", "write_outputs"]
+__all__ = ["check_output_dir", "output_path", "write_file", "write_outputs"]
+
+MIN_FREE_BYTES = 1_000_000
+"""An output folder with less room than this is refused before any work is done."""
 
 
 def output_path(out_dir: Path, stem: str, fmt: str) -> Path:
@@ -31,7 +38,8 @@ def write_outputs(
     media: Path | None = None,
     embed_media: bool = False,
 ) -> tuple[Path, ...]:
-    """Write ``transcript`` as ``out_dir/stem<suffix>`` for each format, atomically.
+    """Write ``transcript`` as ``out_dir/stem<suffix>`` for each format, atomically: every
+    format is rendered in memory first, then the files appear together or not at all.
 
     ``media`` is the recording a review page plays (default: the transcript's source);
     the page refers to it by its path relative to ``out_dir``, or holds it as a ``data:``
@@ -40,11 +48,10 @@ def write_outputs(
     """
     paths = [output_path(out_dir, stem, fmt) for fmt in formats]  # unknown formats fail first
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         link = _media_link(transcript, out_dir, media, embed_media) if "html" in formats else None
-        for fmt, path in zip(formats, paths, strict=True):
-            with atomic_binary_file(path) as stream:
-                write_binary(transcript, fmt, stream, media=link)
+        rendered = [_render(transcript, fmt, link) for fmt in formats]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_together(list(zip(paths, rendered, strict=True)))
     except OSError as error:
         raise OutputError(
             f"cannot write results to {out_dir}: {error.strerror or error}"
@@ -79,6 +86,40 @@ def write_file(
     except OSError as error:
         raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
     return target
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Make sure results can be written to ``out_dir`` before any work is done: raises
+    :class:`OutputError` for a file in its place, no permission, or a full disk. Creates
+    nothing (a missing folder is made when the first results are written)."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot write results to {out_dir}: {existing} is a file, not a folder")
+    try:
+        if existing == out_dir:
+            with tempfile.TemporaryFile(dir=out_dir, prefix=".saywho-check-") as probe:
+                probe.write(b"\0" * 4096)
+                probe.flush()
+                os.fsync(probe.fileno())
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        usage = shutil.disk_usage(existing)
+    except OSError as error:
+        raise OutputError(
+            f"cannot write results to {out_dir}: {error.strerror or error}"
+        ) from error
+    if usage.total > 0 and usage.free < MIN_FREE_BYTES:  # pseudo file systems have no size
+        raise OutputError(
+            f"cannot write results to {out_dir}: its disk is full ({usage.free} bytes free)"
+        )
+
+
+def _render(transcript: Transcript, fmt: str, link: MediaLink | None) -> bytes:
+    buffer = io.BytesIO()
+    write_binary(transcript, fmt, buffer, media=link)
+    return buffer.getvalue()
 
 
 def _media_link(

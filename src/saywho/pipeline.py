@@ -103,7 +103,11 @@ class Pipeline:
     ) -> Transcript:
         """Decode ``path`` and transcribe it (``artifacts``: see :meth:`transcribe_audio`)."""
         hook = progress if progress is not None else _no_progress
-        audio = decode(path, on_progress=lambda done_s, total_s: hook("decode", done_s, total_s))
+        audio = decode(
+            path,
+            on_progress=lambda done_s, total_s: hook("decode", done_s, total_s),
+            max_duration_s=self.config.decode.max_duration_s,
+        )
         return self.transcribe_audio(
             audio, source=str(path), progress=progress, artifacts=artifacts
         )

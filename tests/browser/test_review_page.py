@@ -6,7 +6,10 @@ transcript's utterance times are where that speech really is in the file.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from media import silence, speech_samples, write_media
 from saywho.config import PipelineConfig
+from saywho.formats import write
 from saywho.formats.html import ReviewApi, render_review
 from saywho.outputs import write_outputs
 from saywho.types import Span, Speaker, Transcript, Turn, Utterance, Word
@@ -295,4 +299,195 @@ def test_embedded_media_plays_without_the_file(
     assert tab.evaluate("document.getElementById('player').duration") == pytest.approx(
         transcript.duration_s, abs=0.05
     )
+    tab.close()
+
+
+# -- layout, marks and the page's own SRT, on a transcript longer than the window ------------------
+
+TALK = (  # speaker, words, the pause after them (s): "Right." and "Okay." share a cue
+    ("SPEAKER_00", "So we started in the spring, when the first recordings came in.", 0.6),
+    ("SPEAKER_01", "Right.", 0.0),
+    ("SPEAKER_00", "Okay.", 0.0),
+    ("SPEAKER_01", "And the labels were missing, so every tape had to be heard twice.", 0.6),
+    (
+        "SPEAKER_02",
+        "Which took all summer. Nobody had written down who was speaking on any tape.",
+        0.6,
+    ),
+)
+
+
+def _talk(rounds: int, media_src: str, *, overlap: bool = True) -> Transcript:
+    """``rounds`` times TALK, back to back; with ``overlap`` one word of every other round
+    is spoken over another speaker."""
+    utterances = []
+    cursor = 1.0
+    for round_ in range(rounds):
+        for line, (speaker, text, pause) in enumerate(TALK):
+            seconds = 0.3 * len(text.split())
+            utterance = _utterance(text, speaker, cursor, cursor + seconds)
+            if (
+                overlap and line == 0 and round_ % 2 == 0
+            ):  # the last word heard while SPEAKER_01 talks
+                last = utterance.words[-1]
+                words = (
+                    *utterance.words[:-1],
+                    dataclasses.replace(last, overlapping=("SPEAKER_01",)),
+                )
+                utterance = dataclasses.replace(utterance, words=words)
+            utterances.append(utterance)
+            cursor += seconds + pause
+    return Transcript(
+        source=media_src,
+        duration_s=cursor,
+        language="en",
+        language_probability=0.99,
+        utterances=tuple(utterances),
+        config=PipelineConfig(),
+        speakers=(Speaker("SPEAKER_00", "Host"), Speaker("SPEAKER_01"), Speaker("SPEAKER_02")),
+    )
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 16:9 video (black, silent) as long as the talk."""
+    folder = tmp_path_factory.mktemp("film")
+    seconds = _talk(8, "x").duration_s
+    return write_media(
+        folder / "film.webm",
+        silence(seconds, 48_000),
+        rate=48_000,
+        codec="libopus",
+        video="libvpx",
+        video_size=(320, 180),
+        video_seconds=seconds,
+    )
+
+
+def _screenshot(tab: Page, name: str) -> None:
+    """Keep a screenshot where SAYWHO_SCREENSHOTS says (for a person to look at)."""
+    folder = os.environ.get("SAYWHO_SCREENSHOTS")
+    if folder:
+        tab.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def _box(tab: Page, selector: str) -> dict[str, float]:
+    box = tab.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return box
+
+
+def _on_top(tab: Page, selector: str) -> bool:
+    """Whether the centre of ``selector`` is in the window and not covered by anything else."""
+    return bool(
+        tab.evaluate(
+            """(selector) => {
+                const element = document.querySelector(selector);
+                const box = element.getBoundingClientRect();
+                const x = box.left + box.width / 2, y = box.top + box.height / 2;
+                if (y < 0 || y >= window.innerHeight) return false;
+                const hit = document.elementFromPoint(x, y);
+                return hit === element || element.contains(hit);
+            }""",
+            selector,
+        )
+    )
+
+
+@pytest.mark.parametrize("height", [420, 760])
+def test_a_video_leaves_room_for_the_transcript_and_the_speakers_stay_in_view(
+    browser: Browser, film: Path, tmp_path: Path, height: int
+) -> None:
+    transcript = _talk(8, str(film))
+    (path,) = write_outputs(transcript, tmp_path, "film", ["html"], media=film)
+    context = browser.new_context(viewport={"width": 1100, "height": height})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(path.as_uri())
+    tab.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    assert tab.evaluate("document.getElementById('player').videoWidth") == 320
+    _screenshot(tab, f"review-video-{height}-top")
+    header = _box(tab, ".top")
+    assert header["height"] <= 0.4 * height  # the transcript keeps most of the window
+
+    tab.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    tab.wait_for_timeout(100)
+    _screenshot(tab, f"review-video-{height}-bottom")
+    assert tab.evaluate("window.scrollY") > 1000  # the transcript is much longer than the window
+    assert _on_top(tab, "#player")
+    assert _on_top(tab, 'input.rename[data-speaker="SPEAKER_02"]')  # below the header, in view
+    assert _box(tab, ".side")["y"] >= header["height"]
+
+    # a word scrolled to by playback or search is not hidden under the header
+    tab.fill("#search", "spring")
+    tab.press("#search", "Enter")
+    tab.wait_for_timeout(100)
+    assert _on_top(tab, ".word.match")
+    context.close()
+    assert errors == []
+
+
+def test_the_rename_box_looks_editable_and_the_marks_are_explained(
+    browser: Browser, tmp_path: Path
+) -> None:
+    path = tmp_path / "talk.html"
+    path.write_text(render_review(_talk(1, "talk.wav"), media_src=None), encoding="utf-8")
+    tab = browser.new_page(viewport={"width": 1100, "height": 500})
+    tab.goto(path.as_uri())
+    _screenshot(tab, "review-panel")
+    style = tab.evaluate(
+        """() => {
+            const s = getComputedStyle(document.querySelector('input.rename'));
+            return {border: s.borderTopWidth, colour: s.borderTopColor, fill: s.backgroundColor,
+                    cursor: s.cursor};
+        }"""
+    )
+    assert style["border"] == "1px"
+    assert style["colour"] not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert style["fill"] == "rgb(255, 255, 255)"
+    assert style["cursor"] == "text"
+    icon = """() => new Promise((done) => {
+        const image = new Image();
+        image.onload = () => done(image.naturalWidth);
+        image.onerror = () => done(0);
+        image.src = document.querySelector('link[rel="icon"]').href;
+    })"""
+    assert tab.evaluate(icon) > 0  # the page's own icon, inline: it loads from file://
+    key = tab.locator(".side .key")
+    assert "another speaker" in key.inner_text()
+    sample, word = key.locator(".sample.overlapped"), tab.locator("#transcript .word.overlapped")
+    decoration = "el => getComputedStyle(el).textDecorationStyle"
+    assert sample.evaluate(decoration) == word.first.evaluate(decoration) == "dotted"
+    tab.fill("#search", "dotted")  # the key is no part of the transcript
+    assert tab.text_content("#search-count") == "0 matches"
+    tab.close()
+    assert 'class="key"' not in render_review(_talk(1, "x.wav", overlap=False), media_src=None)
+
+
+def test_the_pages_srt_is_the_writers_until_a_name_changes(
+    browser: Browser, tmp_path: Path
+) -> None:
+    transcript = _talk(2, "talk.wav")
+    written = io.StringIO()
+    write(transcript, "srt", written)
+    assert "\n- SPEAKER_01: Right.\n- Host: Okay.\n" in written.getvalue()  # a shared cue
+    assert "\nNobody had written down\n" in written.getvalue()  # the same speaker: no name
+    path = tmp_path / "talk.html"
+    path.write_text(render_review(transcript, media_src=None), encoding="utf-8")
+    tab = browser.new_page(accept_downloads=True)
+    tab.goto(path.as_uri())
+
+    def download() -> str:
+        with tab.expect_download() as caught:
+            tab.click('button[data-download="srt"]')
+        return Path(caught.value.path()).read_text(encoding="utf-8")
+
+    assert download() == written.getvalue()
+    box = tab.locator('input.rename[data-speaker="SPEAKER_02"]')
+    box.fill("Ruth")
+    box.press("Enter")
+    renamed = download()
+    assert renamed == written.getvalue().replace("SPEAKER_02: ", "Ruth: ")
+    assert renamed.count("Ruth: ") == written.getvalue().count("SPEAKER_02: ") == 2
     tab.close()

@@ -140,7 +140,7 @@ def test_a_batch_links_the_recurring_stranger_and_relinking_changes_nothing(
 ) -> None:
     out = tmp_path / "out"
     batch = ["batch", media["talk1"], media["talk2"], "-o", out, "-f", "json,txt"]
-    batch += ["--model", "tiny.en", "--workers", "1", "--voices", tmp_path / "none.sqlite3"]
+    batch += ["--model", "tiny.en", "--workers", "1", "--no-identify"]
     assert run(*batch, "--link-speakers") == 0
     assert "3 people, 1 of them in more than one file" in capsys.readouterr().err
     first, second = speakers(out / "talk1.json"), speakers(out / "talk2.json")

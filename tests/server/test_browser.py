@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from serving import Server
 
 pytestmark = [
@@ -43,11 +44,19 @@ def test_upload_follow_review_rename_download(
         page.set_input_files("#files", str(long_wav))
         page.select_option("#model", "tiny.en")
         page.fill("#language", "en")
-        page.fill("#num-speakers", "1")
+        page.fill("#min-speakers", "1")
+        page.fill("#max-speakers", "2")
         page.click("#upload")
         expect(page.locator("#upload-status")).to_have_text("queued 1 file(s)")
         row = page.locator("tr.job").first
         job_id = row.get_attribute("data-id")
+        options = httpx.get(f"{server.url}/v1/jobs/{job_id}").json()["options"]
+        assert (options["num_speakers"], options["min_speakers"], options["max_speakers"]) == (
+            None,
+            1,
+            2,
+        )
+        expect(row.locator("td.length")).to_have_text(re.compile(r"^\d+ s$"))  # from the upload
         for _ in range(600):  # the live list, pushed by server-sent events
             seen_percents.append(row.locator(".percent").inner_text().strip())
             if row.get_attribute("data-status") in ("done", "failed"):
@@ -55,6 +64,17 @@ def test_upload_follow_review_rename_download(
             page.wait_for_timeout(100)
         assert row.get_attribute("data-status") == "done"
         expect(row.locator(".percent")).to_have_text(re.compile(r"100 %"))
+        expect(row.locator("td.speakers")).to_have_text("1")
+        _screenshot(page, "server-jobs-done")
+        bar, percent = (
+            row.locator("progress").bounding_box(),
+            row.locator(".percent").bounding_box(),
+        )
+        assert bar is not None and percent is not None
+        assert percent["height"] < 30  # one line: "100 %" does not wrap
+        assert (
+            percent["y"] < bar["y"] + bar["height"] and bar["y"] < percent["y"] + percent["height"]
+        )
         assert len(set(seen_percents)) >= 2  # it moved while we watched
 
         row.locator("a.review").click()
@@ -86,3 +106,58 @@ def test_upload_follow_review_rename_download(
     assert "Diane: " in srt and "SPEAKER_00" not in srt
     stored = httpx.get(f"{server.url}/v1/jobs/{job_id}/result", params={"format": "txt"}).text
     assert "Diane: " in stored
+
+
+def _screenshot(page: Page, name: str) -> None:
+    """Keep a screenshot where SAYWHO_SCREENSHOTS says (for a person to look at)."""
+    folder = os.environ.get("SAYWHO_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_the_pages_icon_form_and_api_fields(server: Server, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(server.url + "/")
+        expect(page.locator("#model option")).not_to_have_count(0)
+        for field in ("#num-speakers", "#min-speakers", "#max-speakers"):
+            assert page.locator(field).get_attribute("type") == "number"
+        icon = page.locator('link[rel="icon"]').get_attribute("href")
+        assert icon == "/static/favicon.svg"
+        answer = httpx.get(server.url + icon)
+        assert answer.headers["content-type"].startswith("image/svg+xml")
+        assert page.locator(".top img").evaluate("img => img.naturalWidth") > 0
+        _screenshot(page, "server-index")
+
+        page.goto(server.url + "/docs")
+        upload = page.locator(
+            ".op", has=page.locator("code", has_text=re.compile("^/v1/jobs$"))
+        ).filter(has_text="multipart/form-data")
+        fields = upload.locator(".fields li")
+        expect(fields).to_have_count(7)  # the schema is fetched and drawn after the page loads
+        names = [item.get_attribute("data-field") for item in fields.all()]
+        assert names == [
+            "files",
+            "model",
+            "language",
+            "num_speakers",
+            "min_speakers",
+            "max_speakers",
+            "diarize",
+        ]
+        expect(fields.filter(has_text="min_speakers")).to_contain_text("integer, 1\u201332")
+        expect(fields.filter(has_text="files")).to_contain_text(
+            "array of string (binary), required"
+        )
+        rename = page.locator(".op", has_text="/rename").first.locator(".fields li")
+        expect(rename.first).to_contain_text("label")  # a JSON body, through its $ref
+        _screenshot(page, "server-docs")
+    finally:
+        page.close()
+    assert problems == []  # no script or style refused by the pages' policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import stat
 import threading
 from collections.abc import AsyncIterator
@@ -81,6 +82,37 @@ def test_a_stale_worker_cannot_report_on_a_rerun(tmp_path: Path) -> None:
     done = store.get(job_id)
     assert done is not None and (done.status, done.percent) == ("done", 100.0)
     assert store.delete(job_id) and store.get(job_id) is None
+
+
+def test_a_job_shows_its_length_from_upload_and_its_speakers_once_done(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    (queued,) = store.add([NewJob(new_job_id(), JobOptions(), "talk.wav", "audio/wav", 10, 61.5)])
+    assert (queued.public()["duration_s"], queued.public()["speakers"]) == (61.5, None)
+    running = store.claim()
+    assert running is not None and store.finish(running, 61.48, 3)
+    done = store.get(queued.id)
+    assert done is not None and (done.public()["duration_s"], done.public()["speakers"]) == (
+        61.48,
+        3,
+    )
+    again = store.requeue(queued.id, JobOptions(num_speakers=2))
+    assert again is not None and (again.duration_s, again.speakers) == (61.48, None)
+
+
+def test_a_store_from_before_speaker_counts_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    (job_id,) = _add(JobStore(path))
+    db = sqlite3.connect(path)  # the table as the first release made it
+    db.execute("ALTER TABLE jobs DROP COLUMN speakers")
+    db.commit()
+    db.close()
+    store = JobStore(path)
+    job = store.get(job_id)
+    assert job is not None and job.speakers is None
+    running = store.claim()
+    assert running is not None and store.finish(running, 1.0, 2)
+    done = store.get(job_id)
+    assert done is not None and done.speakers == 2
 
 
 def test_options_are_checked() -> None:

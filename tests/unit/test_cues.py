@@ -69,6 +69,7 @@ def transcripts(draw: st.DrawFn) -> Transcript:
             words.append(Word(text, Span(clock, clock + length) if timed else None, 0.9, speaker))
             clock += length
         spans = [w.span for w in words if w.span is not None]
+        # Words may overlap a little (clock steps back 0.05 s): the run covers them all.
         span = (
             Span(min(s.start for s in spans), max(s.end for s in spans))
             if spans

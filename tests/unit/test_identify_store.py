@@ -22,7 +22,7 @@ def vec(seed: int) -> np.ndarray:
 
 def test_enrol_adds_samples_replaces_and_averages(tmp_path: Path) -> None:
     path = tmp_path / "voices.sqlite3"
-    with VoiceLibrary(path) as library:
+    with VoiceLibrary(path, create=True) as library:
         assert library.add("Diane", vec(1), 10.0, SHA, source="a.wav") == "created"
         assert library.add("Diane", vec(2), 5.0, SHA, source="b.wav") == "added"
         voice = library.voice("Diane")
@@ -41,7 +41,7 @@ def test_enrol_adds_samples_replaces_and_averages(tmp_path: Path) -> None:
 
 def test_names_with_spaces_quotes_and_other_scripts(tmp_path: Path) -> None:
     names = ["Zoë O'Brien", 'Ana "Nita" Pérez', "王小明", "Дмитрий", "  padded  "]
-    with VoiceLibrary(tmp_path / "v.db") as library:
+    with VoiceLibrary(tmp_path / "v.db", create=True) as library:
         for seed, name in enumerate(names):
             library.add(name, vec(seed), 5.0, SHA)
         assert set(library.names()) == {n.strip() for n in names}
@@ -57,7 +57,7 @@ def test_names_with_spaces_quotes_and_other_scripts(tmp_path: Path) -> None:
 
 
 def test_another_embedding_model_is_refused(tmp_path: Path) -> None:
-    with VoiceLibrary(tmp_path / "v.db") as library:
+    with VoiceLibrary(tmp_path / "v.db", create=True) as library:
         library.add("Diane", vec(1), 5.0, SHA)
         with pytest.raises(VoiceLibraryError, match="holds voices from embedding model"):
             library.add("Sheila", vec(2), 5.0, OTHER_SHA)
@@ -67,12 +67,12 @@ def test_another_embedding_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_export_import_round_trip_and_twice_is_idempotent(tmp_path: Path) -> None:
-    with VoiceLibrary(tmp_path / "a.db") as source:
+    with VoiceLibrary(tmp_path / "a.db", create=True) as source:
         source.add("Diane", vec(1), 5.0, SHA, notes="host")
         source.add("Diane", vec(2), 6.0, SHA)
         source.add("Sheila", vec(3), 7.0, SHA)
         assert source.export(tmp_path / "team.json") == 2
-    with VoiceLibrary(tmp_path / "b.db") as target:
+    with VoiceLibrary(tmp_path / "b.db", create=True) as target:
         target.add("Sheila", vec(3), 7.0, SHA)  # already there: not duplicated
         assert target.import_file(tmp_path / "team.json") == (1, 2)
         assert target.import_file(tmp_path / "team.json") == (0, 0)
@@ -84,7 +84,7 @@ def test_export_import_round_trip_and_twice_is_idempotent(tmp_path: Path) -> Non
 def test_bad_export_files_are_clear_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}')
-    with VoiceLibrary(tmp_path / "v.db") as library:
+    with VoiceLibrary(tmp_path / "v.db", create=True) as library:
         with pytest.raises(VoiceLibraryError, match="not a saywho voices export"):
             library.import_file(bad)
         bad.write_text("{not json")
@@ -116,7 +116,7 @@ def test_readers_read_while_a_writer_holds_the_lock_and_a_second_writer_is_told(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "v.db"
-    with VoiceLibrary(path) as library:
+    with VoiceLibrary(path, create=True) as library:
         library.add("Diane", vec(1), 5.0, SHA)
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")

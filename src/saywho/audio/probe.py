@@ -9,12 +9,14 @@ adapter over ``av``.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import av.error
 
+from saywho.audio.decode import check_sample_rate, describe_error, duration_text
 from saywho.errors import AudioDecodeError
 
 __all__ = ["MediaProbe", "probe_duration_s", "probe_media"]
@@ -36,8 +38,11 @@ def probe_duration_s(path: Path) -> float | None:
     """The declared duration in seconds of the first audio stream of ``path``.
 
     ``None`` when ``path`` is not media PyAV can open or has no audio stream; ``0.0`` when it
-    is audio that declares no duration (a raw stream). Never raises for a bad file.
+    is audio that declares no duration (a raw stream). Never raises for a bad file, and never
+    opens what is not a regular file (a FIFO would block until someone writes to it).
     """
+    if not _is_regular(path):
+        return None
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -60,16 +65,27 @@ class MediaProbe:
     duration_s: float | None
 
 
-def probe_media(path: Path) -> MediaProbe:
-    """Check that ``path`` holds an audio stream that decodes.
+def probe_media(path: Path, *, max_duration_s: float | None = None) -> MediaProbe:
+    """Check that ``path`` holds an audio stream that decodes, at a plausible sample rate,
+    and declares no more than ``max_duration_s`` seconds (``None``: any length).
 
     Raises :class:`AudioDecodeError` (with a reason a user can act on) when it does not.
+    The decoder enforces the same bounds on what actually decodes (a header can lie).
     """
+    if not _is_regular(path):
+        raise AudioDecodeError("is not a regular file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError("is empty (0 bytes)")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioDecodeError("has no audio stream")
             stream = container.streams.audio[0]
+            rate = stream.codec_context.sample_rate
+            problem = check_sample_rate(rate) if rate else None  # 0: the header does not say
+            if problem is not None:
+                raise AudioDecodeError(problem)
+            _check_declared(container, stream, max_duration_s)
             if not _decodes(container, stream):
                 raise AudioDecodeError("its audio stream holds no decodable sound")
             has_video = bool(container.streams.video)
@@ -77,10 +93,39 @@ def probe_media(path: Path) -> MediaProbe:
             duration_s = container.duration / 1_000_000 if container.duration else None
     except AudioDecodeError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError) as error:
-        raise AudioDecodeError(f"is not audio or video we can decode ({error})") from None
+    except av.error.FFmpegError as error:  # its text names our path: say what it means
+        raise AudioDecodeError(describe_error(error)) from None
+    except (OSError, ValueError) as error:
+        raise AudioDecodeError(
+            f"is not audio or video we can decode ({type(error).__name__})"
+        ) from None
     types = _VIDEO_TYPES if has_video else _AUDIO_TYPES
     return MediaProbe(types.get(name, "application/octet-stream"), duration_s)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _check_declared(
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    max_duration_s: float | None,
+) -> None:
+    if max_duration_s is None:
+        return
+    declared_s = 0.0
+    if stream.duration is not None and stream.time_base is not None:
+        declared_s = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        declared_s = container.duration / av.time_base
+    if declared_s > max_duration_s:
+        raise AudioDecodeError(
+            f"is {duration_text(declared_s)} long; the limit is {duration_text(max_duration_s)}"
+        )
 
 
 def _decodes(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> bool:

@@ -76,6 +76,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     options.add_recognize_options(parser)
     options.add_subtitle_options(parser)
     options.add_speaker_options(parser)
+    options.add_input_options(parser)
     options.add_config_option(parser)
     add_identify_arguments(parser)
     parser.add_argument(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 
 from saywho.config import PipelineConfig
 from saywho.errors import OutputError, SaywhoError
@@ -112,7 +113,8 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
     with contextlib.suppress(OSError):  # transcribe() below says why it cannot be read
         stat = job.source.stat()
         size, mtime = stat.st_size, stat.st_mtime_ns
-        digest = sha256_of(job.source)
+        if S_ISREG(stat.st_mode):  # a FIFO would block, a device never end: decode refuses them
+            digest = sha256_of(job.source)
     try:
         transcript = pipeline.transcribe(job.source, progress=progress)
         if job.identification is not None:

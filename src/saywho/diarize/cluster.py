@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import squareform
+from scipy.spatial.distance import pdist
 
 from saywho.config import SpeakerHints
 
@@ -140,14 +140,29 @@ def _distances(
     unit: npt.NDArray[np.float32], windows: npt.NDArray[np.int64] | None, cannot_link: float
 ) -> npt.NDArray[np.float64]:
     """Condensed cosine distances, raised by ``cannot_link`` between two prints of one window
-    (two local speakers of one window are two people)."""
-    full = np.clip(1.0 - unit.astype(np.float64) @ unit.T.astype(np.float64), 0.0, 2.0)
+    (two local speakers of one window are two people). Memory: one condensed matrix."""
+    condensed: npt.NDArray[np.float64] = pdist(unit.astype(np.float64), metric="cosine")
+    np.clip(condensed, 0.0, 2.0, out=condensed)
     if windows is not None and cannot_link > 0.0:
-        same_window = windows[:, None] == windows[None, :]  # (n, n)
-        full = np.where(same_window, full + cannot_link, full)
-    np.fill_diagonal(full, 0.0)
-    condensed: npt.NDArray[np.float64] = squareform(full, checks=False)
+        first, second = _same_window_pairs(windows)
+        n = unit.shape[0]
+        condensed[n * first - first * (first + 1) // 2 + (second - first - 1)] += cannot_link
     return condensed
+
+
+def _same_window_pairs(
+    windows: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Index pairs ``(i, j)``, ``i < j``, of prints from the same window."""
+    order = np.argsort(windows, kind="stable")
+    sorted_windows = windows[order]
+    firsts, seconds = [], []
+    for offset in range(1, 3):  # a window has at most three local speakers
+        same = sorted_windows[offset:] == sorted_windows[:-offset]
+        a, b = order[:-offset][same], order[offset:][same]
+        firsts.append(np.minimum(a, b))
+        seconds.append(np.maximum(a, b))
+    return np.concatenate(firsts).astype(np.int64), np.concatenate(seconds).astype(np.int64)
 
 
 def _short_support(

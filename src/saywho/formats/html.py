@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePath
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from saywho.errors import OutputError
 from saywho.formats.cues import subtitle_cues
@@ -108,6 +109,7 @@ def render_review(
     labels = speaker_labels(transcript)
     title = PurePath(transcript.source).name or "transcript"
     fields = {
+        "ICON": html.escape("data:image/svg+xml," + quote(_asset("favicon.svg").strip())),
         "TITLE": html.escape(title),
         "CSP": html.escape(_policy(css, script, api)),
         "CSS": css,
@@ -115,6 +117,7 @@ def render_review(
         "FACTS": html.escape(_facts(transcript, labels)),
         "PLAYER": _player(media_src, media_type),
         "LEGEND": _legend(transcript, labels, api),
+        "KEY": _key(transcript),
         "DOWNLOADS": "".join(
             f'<button type="button" data-download="{fmt}">{fmt.upper()}</button>'
             for fmt in ("json", "srt", "txt")
@@ -241,6 +244,23 @@ def _legend(transcript: Transcript, labels: tuple[str, ...], api: ReviewApi | No
     return "".join(items)
 
 
+def _key(transcript: Transcript) -> str:
+    """What the marks on words mean, for the marks this transcript has (samples are not
+    ``.word``: the page's scripts and readers take every ``.word`` for a transcript word)."""
+    entries = []
+    if any(word.overlapping for word in transcript.words):
+        entries.append(
+            '<li><span class="sample overlapped">dotted</span> spoken while another speaker '
+            "was talking too</li>"
+        )
+    if any(word.span is None for word in transcript.words):
+        entries.append(
+            '<li><span class="sample untimed">grey</span> no time found: '
+            "plays from the word before</li>"
+        )
+    return f'<ul class="key" aria-label="marks on words">{"".join(entries)}</ul>' if entries else ""
+
+
 def _lines(transcript: Transcript, labels: tuple[str, ...]) -> str:
     if not any(u.text.strip() for u in transcript.utterances):
         return '<p class="empty">No speech was recognised in this recording.</p>'
@@ -309,18 +329,35 @@ def _word(word: Word, line_speaker: str | None, previous_end: float) -> str:
 def _cue_data(transcript: Transcript) -> list[dict[str, Any]]:
     """Subtitle cues with speaker labels (not names), so that the page can rename them.
 
-    ``text`` is the cue's lines without labels (the page adds the speaker's current name).
+    Each line is ``{"speaker", "labelled", "dash", "text"}``: ``text`` without dash or name,
+    ``labelled`` where the SRT writer shows the speaker's name (it changed), so that the
+    page adds the speaker's current name there and nowhere else. The cues are cut with the
+    names as they are (the page's SRT is the SRT writer's until a name changes), unless two
+    speakers show the same name: then with the labels.
     """
-    anonymous = dataclasses.replace(transcript, speakers=())
+    labels = speaker_labels(transcript)
+    shown = {transcript.speaker_display(label) or label: label for label in labels}
+    if len(shown) < len(labels) or UNKNOWN in shown:
+        transcript = dataclasses.replace(transcript, speakers=())
+        shown = {label: label for label in labels}
     unknown = UNKNOWN if has_speakers(transcript) else None
     return [
         {
             "start": milliseconds(cue.span.start) / 1000,
             "end": milliseconds(cue.span.end) / 1000,
-            "speaker": cue.speaker if cue.speaker is not None else unknown,
-            "text": "\n".join(("- " if line.dash else "") + line.text for line in cue.lines),
+            "lines": [
+                {
+                    "speaker": unknown
+                    if line.speaker is None
+                    else shown.get(line.speaker, unknown),
+                    "labelled": line.label is not None,
+                    "dash": line.dash,
+                    "text": line.text,
+                }
+                for line in cue.lines
+            ],
         }
-        for cue in subtitle_cues(anonymous)
+        for cue in subtitle_cues(transcript)
     ]
 
 

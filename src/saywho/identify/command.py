@@ -12,6 +12,7 @@ Every command takes ``--voices PATH`` (default ``$SAYWHO_VOICES`` or the user da
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 EXIT_OK = 0
+_log = logging.getLogger(__name__)
 
 
 # -- the naming step of transcribe ------------------------------------------------------------
@@ -103,18 +105,22 @@ class Naming:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Naming:
         """Read the library (if identification is on) once for the whole batch."""
-        path = library_path(getattr(args, "voices", None))
+        given = getattr(args, "voices", None)
+        path = library_path(given)
         threshold = float(getattr(args, "identify_threshold", DEFAULT_THRESHOLD))
         if not -1.0 <= threshold <= 1.0:
             raise ConfigError(f"--identify-threshold must be in [-1, 1], got {threshold}")
         wanted = getattr(args, "identify", None)
         prints: tuple[VoicePrint, ...] = ()
         sha256 = None
-        if wanted is not False and (path.exists() or wanted):
+        learn = bool(getattr(args, "learn", False))
+        # --identify with no library is an error (--learn makes one)
+        if wanted is not False and (path.exists() or (wanted is True and not learn)):
             sha256 = models.spec(EMBEDDING_MODEL).sha256
             with VoiceLibrary(path) as library:
                 prints = library.prints(sha256)
-        learn = bool(getattr(args, "learn", False))
+        elif given is not None and wanted is None and not learn:
+            _log.warning("warning: %s: no voice library there yet; speakers keep labels", path)
         link = bool(getattr(args, "link_speakers", False))
         if learn and not link:
             raise ConfigError("--learn needs --link-speakers")
@@ -148,7 +154,7 @@ class Naming:
         seen: tuple[tuple[str, tuple[int, ...]], ...],
     ) -> tuple[tuple[Transcript, ...], list[str]]:
         result, notes = list(linked), []
-        with VoiceLibrary(self.path) as library:
+        with VoiceLibrary(self.path, create=True) as library:
             taken = set(library.names())
             number = 1
             for label, files in seen:
@@ -256,7 +262,7 @@ def _enroll(args: argparse.Namespace, console: Console) -> int:
     with console.status("loading the speaker models…"):
         enroller = Enroller(threads=args.threads)
     replace = bool(args.replace)
-    with VoiceLibrary(path) as library:
+    with VoiceLibrary(path, create=True) as library:
         for file in args.files:
             with console.status(f"enrolling {file.name}…"):
                 enrolment = enroller.enroll(decode(file), span=args.span, source=str(file))
@@ -297,7 +303,7 @@ def _outcome_text(outcome: str) -> str:
 
 def _enroll_from(args: argparse.Namespace, console: Console) -> int:
     transcript = _read_result(args.result)
-    with VoiceLibrary(library_path(args.voices)) as library:
+    with VoiceLibrary(library_path(args.voices), create=True) as library:
         outcome = enroll_from_transcript(
             library, transcript, args.speaker, args.name, replace=args.replace
         )
@@ -322,7 +328,7 @@ def _read_result(path: Path) -> Transcript:
 def _list(args: argparse.Namespace, console: Console) -> int:
     path = library_path(args.voices)
     out = Console(quiet=args.quiet)
-    if not path.exists():
+    if not path.exists() and args.voices is None:
         out.print(f"no voices yet ({path} does not exist)", highlight=False, soft_wrap=True)
         return EXIT_OK
     with VoiceLibrary(path) as library:
@@ -380,7 +386,7 @@ def _export(args: argparse.Namespace, console: Console) -> int:
 
 
 def _import(args: argparse.Namespace, console: Console) -> int:
-    with VoiceLibrary(library_path(args.voices)) as library:
+    with VoiceLibrary(library_path(args.voices), create=True) as library:
         voices, samples = library.import_file(args.file)
     console.print(
         f"imported {samples} new sample(s) into {voices} voice(s) from {args.file}",
@@ -426,8 +432,9 @@ def _extract(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"-o {args.output}: use one of {', '.join(AUDIO_FORMATS)}")
     if args.sample_rate < 8000:
         raise ConfigError("--sample-rate must be at least 8000")
+    naming = Naming.from_args(args)  # a library that cannot be read fails before the work
     found = _read_result(args.result) if args.result is not None else _diarize(args, console)
-    transcript = Naming.from_args(args).one(found)  # names from the library as it is now
+    transcript = naming.one(found)  # names from the library as it is now
     label = resolve_speaker(transcript, args.speaker)
     spans = extract_spans(transcript.turns, label, transcript.duration_s, exclude=args.exclude)
     audio = decode(args.file, sample_rate=args.sample_rate)

@@ -131,13 +131,27 @@ def check_name(name: str) -> str:
 
 
 class VoiceLibrary:
-    """An open voice library; use as a context manager (``with VoiceLibrary(path) as lib``)."""
+    """An open voice library; use as a context manager (``with VoiceLibrary(path) as lib``).
 
-    def __init__(self, path: Path, *, timeout_s: float = 5.0) -> None:
+    Only ``create=True`` (enrolling, importing) makes a new library where there is none;
+    otherwise a missing file is a :class:`VoiceLibraryError`, and an existing file that is not
+    a library (an empty file too) is never initialised over.
+    """
+
+    def __init__(self, path: Path, *, timeout_s: float = 5.0, create: bool = False) -> None:
         self.path = path
+        self._create = create
+        _check_library_file(path, create=create)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            mode = "rwc" if create else "rw"
+            self._db = sqlite3.connect(
+                f"{path.absolute().as_uri()}?mode={mode}",
+                timeout=timeout_s,
+                isolation_level=None,
+                uri=True,
+            )
         except (OSError, sqlite3.Error) as error:
             raise VoiceLibraryError(f"{path}: cannot open the voice library ({error})") from error
         try:
@@ -301,7 +315,7 @@ class VoiceLibrary:
     def _setup(self) -> None:
         application_id = self._db.execute("PRAGMA application_id").fetchone()[0]
         tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if application_id != _APPLICATION_ID and tables:
+        if application_id != _APPLICATION_ID and (tables or not self._create):
             raise VoiceLibraryError(
                 f"{self.path}: this SQLite file is not a saywho voice library; it was left as it "
                 "is (choose another file with --voices)"
@@ -417,6 +431,27 @@ class VoiceLibrary:
     def _unknown(self, name: str) -> str:
         known = ", ".join(repr(n) for n in self.names()) or "none yet"
         return f"no voice called {name!r} in {self.path}; enrolled: {known}"
+
+
+def _check_library_file(path: Path, *, create: bool) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        if create:
+            return
+        raise VoiceLibraryError(
+            f"{path}: no voice library there (enroll a voice first: saywho voices enroll NAME "
+            "FILE, or choose another with --voices)"
+        ) from None
+    except OSError as error:
+        raise VoiceLibraryError(f"{path}: cannot open the voice library ({error})") from error
+    if path.is_dir():
+        raise VoiceLibraryError(f"{path}: is a directory, not a voice library")
+    if size == 0:
+        raise VoiceLibraryError(
+            f"{path}: is empty (0 bytes), not a voice library; it was left as it is "
+            "(remove it to start a new library there)"
+        )
 
 
 def _now() -> str:

@@ -171,9 +171,9 @@ def create_app(
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
-        types = {".js": "text/javascript", ".css": "text/css"}
+        types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
         suffix = Path(name).suffix
-        if name not in ("app.js", "style.css", "docs.js"):
+        if name not in ("app.js", "style.css", "docs.js", "favicon.svg"):
             raise HTTPException(404, "no such file")
         return Response(_static(name), media_type=types[suffix] + "; charset=utf-8")
 
@@ -420,7 +420,9 @@ def _queue_upload(
     probes = []
     for part in uploaded:
         try:
-            probes.append(probe_media(part.path))
+            probes.append(
+                probe_media(part.path, max_duration_s=settings.config.decode.max_duration_s)
+            )
         except AudioDecodeError as error:
             reason = without_paths(str(error), {part.path: part.filename}, settings.paths.root)
             raise AudioDecodeError(f"{part.filename}: {reason}") from None
@@ -430,7 +432,16 @@ def _queue_upload(
         job_id = new_job_id()
         settings.paths.job(job_id).mkdir(parents=True)
         part.path.replace(settings.paths.media(job_id))
-        new.append(NewJob(job_id, options, part.filename, found.media_type, part.size_bytes))
+        new.append(
+            NewJob(
+                job_id,
+                options,
+                part.filename,
+                found.media_type,
+                part.size_bytes,
+                found.duration_s,
+            )
+        )
     return store.add(new)
 
 
@@ -483,6 +494,8 @@ def _attachment(filename: str) -> str:
 
 
 def _static(name: str) -> str:
+    if name == "favicon.svg":  # the review page's icon (formats/review), shared
+        return (files("saywho.formats") / "review" / name).read_text(encoding="utf-8")
     return (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
 
 

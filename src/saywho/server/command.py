@@ -13,10 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from saywho.config import PipelineConfig, RecognizeConfig
+from saywho.config import DecodeConfig, PipelineConfig, RecognizeConfig
 from saywho.errors import ConfigError
+from saywho.options import parse_duration_s
 from saywho.server.security import is_loopback, load_or_create_token
-from saywho.server.settings import ServerSettings, default_data_dir
+from saywho.server.settings import MAX_DURATION_S, ServerSettings, default_data_dir
 
 __all__ = ["register", "settings_from_args"]
 
@@ -53,6 +54,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=8000.0,
         help="memory one job's worker process may hold, in MB; a job that needs more fails "
         "alone (default: 8000; 0: no limit)",
+    )
+    serve.add_argument(
+        "--max-duration",
+        dest="max_duration_s",
+        type=parse_duration_s,
+        default=MAX_DURATION_S,
+        metavar="DURATION",
+        help="refuse uploads whose audio is longer than this: seconds, or 90m, 4h (default: 4h)",
     )
     serve.add_argument(
         "--max-queued", type=int, default=200, help="jobs waiting at most (default: 200)"
@@ -104,7 +113,10 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         allowed_hosts=tuple(args.allowed_host),
         trusted_proxies=tuple(args.trusted_proxy),
         workers=args.workers,
-        config=PipelineConfig(recognize=RecognizeConfig(model=args.model)),
+        config=PipelineConfig(
+            recognize=RecognizeConfig(model=args.model),
+            decode=DecodeConfig(max_duration_s=args.max_duration_s),
+        ),
         models=models,
         auth=args.auth,
         max_upload_bytes=int(args.max_upload_mb * 1_000_000),

@@ -47,10 +47,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     media_type  TEXT NOT NULL,
     size_bytes  INTEGER NOT NULL,
     duration_s  REAL,
-    run         TEXT
+    run         TEXT,
+    speakers    INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 """
+# Columns added since the first release, for job stores that an older version created.
+_ADDED_COLUMNS = {"speakers": "INTEGER"}
 
 
 def new_job_id() -> str:
@@ -75,8 +78,11 @@ class Job:
     media_type: str
     size_bytes: int
     duration_s: float | None
+    """The media's length: as its container declares it, then as decoded once done."""
     run: str | None
     """A fresh token for each start, so that a stale worker cannot report on a re-run."""
+    speakers: int | None = None
+    """How many speakers the result has (None until done)."""
 
     def public(self) -> dict[str, Any]:
         """The job as the API shows it."""
@@ -91,6 +97,7 @@ class Job:
             "media_type": self.media_type,
             "size_bytes": self.size_bytes,
             "duration_s": self.duration_s,
+            "speakers": self.speakers,
             "options": self.options.public(),
             "created": self.created,
             "updated": self.updated,
@@ -106,6 +113,8 @@ class NewJob:
     filename: str
     media_type: str
     size_bytes: int
+    duration_s: float | None = None
+    """As the media's container declares it, if it does."""
 
 
 class JobStore:
@@ -118,6 +127,10 @@ class JobStore:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         finally:
             db.close()
 
@@ -128,7 +141,8 @@ class JobStore:
             for job in jobs:
                 db.execute(
                     "INSERT INTO jobs (id, created, updated, status, options, filename,"
-                    " media_type, size_bytes) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+                    " media_type, size_bytes, duration_s)"
+                    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                     (
                         job.id,
                         now,
@@ -137,6 +151,7 @@ class JobStore:
                         job.filename,
                         job.media_type,
                         job.size_bytes,
+                        job.duration_s,
                     ),
                 )
         return [self._require(job.id) for job in jobs]
@@ -175,12 +190,14 @@ class JobStore:
         """Record a running job's progress; False if it was deleted or re-queued meanwhile."""
         return self._update_run(job, "stage = ?, percent = ?", (stage, percent))
 
-    def finish(self, job: Job, duration_s: float) -> bool:
-        """Mark a running job done; False if it was deleted or re-queued meanwhile."""
+    def finish(self, job: Job, duration_s: float, speakers: int | None = None) -> bool:
+        """Mark a running job done, its media ``duration_s`` long with ``speakers`` speakers;
+        False if it was deleted or re-queued meanwhile."""
         return self._update_run(
             job,
-            "status = 'done', stage = 'done', percent = 100, error = NULL, duration_s = ?",
-            (duration_s,),
+            "status = 'done', stage = 'done', percent = 100, error = NULL, duration_s = ?,"
+            " speakers = ?",
+            (duration_s, speakers),
         )
 
     def fail(self, job: Job, error: str) -> bool:
@@ -207,7 +224,7 @@ class JobStore:
         self._update(
             job_id,
             "status = 'queued', stage = NULL, percent = 0, error = NULL, attempts = 0,"
-            " duration_s = NULL, run = NULL, options = ?",
+            " speakers = NULL, run = NULL, options = ?",
             (options.to_json(),),
         )
         return self.get(job_id)
@@ -293,4 +310,5 @@ def _job(row: Mapping[str, Any]) -> Job:
         size_bytes=row["size_bytes"],
         duration_s=row["duration_s"],
         run=row["run"],
+        speakers=row["speakers"],
     )

@@ -72,10 +72,28 @@ def upload_schema(models: tuple[str, ...]) -> dict[str, Any]:
                                 "type": "string",
                                 "description": "e.g. en, de; blank: detect",
                             },
-                            "num_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                            "min_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                            "max_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
-                            "diarize": {"type": "boolean"},
+                            "num_speakers": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 32,
+                                "description": "exactly this many speakers; blank: find out",
+                            },
+                            "min_speakers": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 32,
+                                "description": "at least this many speakers",
+                            },
+                            "max_speakers": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 32,
+                                "description": "at most this many speakers",
+                            },
+                            "diarize": {
+                                "type": "boolean",
+                                "description": "find who speaks when (default: the server's)",
+                            },
                         },
                         "additionalProperties": False,
                     }

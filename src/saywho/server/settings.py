@@ -17,10 +17,13 @@ from typing import Literal
 
 import platformdirs
 
-from saywho.config import PipelineConfig
+from saywho.config import DecodeConfig, PipelineConfig
 from saywho.errors import ConfigError
 
-__all__ = ["AuthMode", "DataDir", "ServerSettings", "default_data_dir"]
+__all__ = ["MAX_DURATION_S", "AuthMode", "DataDir", "ServerSettings", "default_data_dir"]
+
+MAX_DURATION_S = 4 * 3600.0
+"""The longest audio the server accepts by default (``--max-duration``)."""
 
 AuthMode = Literal["remote", "always", "none"]
 """When the API token is required: for clients not on loopback (default), always, never."""
@@ -68,7 +71,9 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = ()
     """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed."""
     workers: int = 1
-    config: PipelineConfig = field(default_factory=PipelineConfig)
+    config: PipelineConfig = field(
+        default_factory=lambda: PipelineConfig(decode=DecodeConfig(MAX_DURATION_S))
+    )
     models: tuple[str, ...] = ("base", "tiny.en")
     auth: AuthMode = "remote"
     max_upload_bytes: int = 2_000_000_000

@@ -63,27 +63,35 @@ class IdentifyVoices:
         self.threshold = threshold
 
     def list_voices(self) -> Sequence[Voice]:
+        if not self.path.exists():  # reading never creates the library
+            return []
         with Store(self.path) as library:
             return [_voice(v) for v in library.voices()]
 
     def enroll(self, transcript: Transcript, label: str, name: str) -> Voice:
-        with Store(self.path) as library:
+        with Store(self.path, create=True) as library:
             enroll_from_transcript(library, transcript, label, name)
             return _voice(library.voice(name.strip()))
 
     def rename(self, name: str, new_name: str) -> Voice:
+        if not self.path.exists():
+            raise LookupError(name)
         with Store(self.path) as library:
             _require(library, name)
             library.rename(name, new_name)
             return _voice(library.voice(new_name.strip()))
 
     def remove(self, name: str) -> None:
+        if not self.path.exists():
+            raise LookupError(name)
         with Store(self.path) as library:
             _require(library, name)
             library.remove(name)
 
     def name_speakers(self, transcript: Transcript) -> Transcript:
         sha256 = models.spec(EMBEDDING_MODEL).sha256
+        if not self.path.exists():
+            return transcript
         with Store(self.path) as library:
             prints = library.prints(sha256)
         if not prints:

@@ -37,6 +37,7 @@ from saywho.atomic import atomic_text_file
 from saywho.config import PipelineConfig
 from saywho.errors import SaywhoError
 from saywho.formats import write
+from saywho.formats.speakers import has_speakers, speaker_labels
 from saywho.pipeline import Pipeline
 from saywho.server.jobs import Job, JobStore
 from saywho.server.security import without_paths
@@ -284,7 +285,8 @@ class WorkerPool:
             transcript = self.voices.name_speakers(transcript)
             with atomic_text_file(self.paths.result(job.id)) as stream:
                 write(transcript, "json", stream)
-            self.store.finish(job, transcript.duration_s)
+            speakers = len(speaker_labels(transcript)) if has_speakers(transcript) else None
+            self.store.finish(job, transcript.duration_s, speakers)
         except SaywhoError as error:
             self.store.fail(job, str(error))
         except FileNotFoundError:

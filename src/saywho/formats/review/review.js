@@ -14,6 +14,16 @@
   const searchCount = document.getElementById("search-count");
   const UNKNOWN = "UNKNOWN";
 
+  // -- layout: the speakers panel and scrolled-to words stay below the sticky header -----------
+  const top = document.querySelector(".top");
+  function measureTop() {
+    const sticky = getComputedStyle(top).position === "sticky";
+    document.documentElement.style.setProperty("--top-height", (sticky ? top.offsetHeight : 0) + "px");
+  }
+  measureTop();
+  if (window.ResizeObserver) new ResizeObserver(measureTop).observe(top);
+  window.addEventListener("resize", measureTop);
+
   // -- speaker names -------------------------------------------------------------------------
   const names = new Map();
   for (const speaker of data.speakers) names.set(speaker.label, speaker.name ?? speaker.label);
@@ -118,8 +128,8 @@
 
   function isVisible(element) {
     const box = element.getBoundingClientRect();
-    const top = document.querySelector(".top").getBoundingClientRect().bottom;
-    return box.top >= top && box.bottom <= window.innerHeight;
+    const below = top.getBoundingClientRect().bottom;
+    return box.top >= below && box.bottom <= window.innerHeight;
   }
 
   function highlight() {
@@ -216,12 +226,18 @@
     return JSON.stringify(copy, null, 2) + "\n";
   }
 
+  // The cues as the SRT writer cut them; a line shows its speaker's current name only where
+  // the writer put a name (the speaker changes), a shared cue keeps its dashes.
+  function cueLine(line) {
+    const who = line.labelled && line.speaker !== null ? nameOf(line.speaker) + ": " : "";
+    return (line.dash ? "- " : "") + who + line.text;
+  }
+
   function editedSrt() {
     return cues
       .map((cue, i) => {
-        const who = cue.speaker === null ? "" : (cue.speaker === UNKNOWN ? UNKNOWN : nameOf(cue.speaker)) + ": ";
         const times = timestamp(cue.start, ",") + " --> " + timestamp(cue.end, ",");
-        return i + 1 + "\n" + times + "\n" + who + cue.text + "\n\n";
+        return i + 1 + "\n" + times + "\n" + cue.lines.map(cueLine).join("\n") + "\n\n";
       })
       .join("");
   }

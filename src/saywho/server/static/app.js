@@ -52,7 +52,9 @@ function upload(event) {
   for (const file of chosen) form.append("files", file, file.name);
   form.append("model", $("#model").value);
   form.append("language", $("#language").value.trim());
-  form.append("num_speakers", $("#num-speakers").value.trim());
+  for (const name of ["num_speakers", "min_speakers", "max_speakers"]) {
+    form.append(name, $(`#${name.replace("_", "-")}`).value.trim());
+  }
   const status = $("#upload-status");
   const request = new XMLHttpRequest();
   request.open("POST", "/v1/jobs");
@@ -120,10 +122,24 @@ function renderJobs(jobs) {
   $("#jobs tbody").replaceChildren(...jobs.slice().reverse().map(jobRow));
 }
 
-function cell(...children) {
+function cell(className, ...children) {
   const td = document.createElement("td");
+  if (className) td.className = className;
   td.append(...children);
   return td;
+}
+
+// A length as people say it: "7 s", "3 min 05 s", "1 h 02 min".
+function humanDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const total = Math.round(seconds);
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor(total / 60) % 60;
+  const secs = total % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  if (hours) return `${hours} h ${two(minutes)} min`;
+  if (minutes) return `${minutes} min ${two(secs)} s`;
+  return `${secs} s`;
 }
 
 function link(text, href, attributes = {}) {
@@ -167,7 +183,15 @@ function jobRow(job) {
     if (!confirm(`Delete ${job.filename} and its results?`)) return;
     try { await api(`/v1/jobs/${job.id}`, { method: "DELETE" }); } catch (error) { alert(error.message); }
   };
-  row.append(cell(job.filename), cell(status), cell(bar, percent), cell(result), cell(remove));
+  row.append(
+    cell("file", job.filename),
+    cell("number length", humanDuration(job.duration_s)),
+    cell("number speakers", job.speakers === null || job.speakers === undefined ? "" : String(job.speakers)),
+    cell("", status),
+    cell("progress", bar, percent),
+    cell("", result),
+    cell("", remove),
+  );
   return row;
 }
 
