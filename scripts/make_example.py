@@ -6,6 +6,7 @@ with the project. Run: ``python scripts/make_example.py`` (needs the espeak-ng p
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -35,8 +36,13 @@ def synthesise(voice: str, text: str, folder: Path) -> np.ndarray:
     return decode(path).samples.copy()
 
 
-def main() -> int:
-    """Write the example file."""
+def main(argv: list[str] | None = None) -> int:
+    """Write the example file (``--help`` says what it does and writes nothing)."""
+    argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog=f"Writes {TARGET.relative_to(TARGET.parent.parent)} (overwriting it). "
+        "Needs the espeak-ng program.",
+    ).parse_args(argv)
     pause = np.zeros(int(PAUSE_S * SAMPLE_RATE), dtype=np.float32)
     with tempfile.TemporaryDirectory() as folder:
         lines = [synthesise(voice, text, Path(folder)) for voice, text in DIALOGUE]

@@ -24,11 +24,10 @@ from saywho.audio.decode import check_header
 from saywho.batch import command as batch_command
 from saywho.errors import AudioDecodeError, ModelError, OutputError, SaywhoError
 from saywho.evaluation import command as evaluate_command
-from saywho.formats import FORMATS, parse_formats
 from saywho.identify import command as voices_command
 from saywho.outputs import check_output_dir, write_outputs
 from saywho.pipeline import Pipeline
-from saywho.progress import progress_bar
+from saywho.progress import FileProgress, expected_stages, format_duration, progress_bar
 from saywho.server import command as serve_command
 from saywho.types import Transcript
 
@@ -113,12 +112,7 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
     parser.add_argument(
         "-o", "--output-dir", type=Path, default=Path(), help="where results go (default: .)"
     )
-    parser.add_argument(
-        "-f",
-        "--formats",
-        default=default_formats,
-        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {default_formats})",
-    )
+    options.add_formats_option(parser, default_formats)
     options.add_speaker_options(parser)
     options.add_input_options(parser)
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
@@ -196,10 +190,10 @@ def _check_headers(console: Console, paths: Sequence[Path]) -> dict[Path, _FileR
 
 def _job_formats(args: argparse.Namespace) -> tuple[str, ...]:
     """The formats asked for; ``saywho diarize`` writes only those that hold turns."""
-    formats = parse_formats(args.formats)
+    formats = options.formats_of(args)
     if getattr(args, "recognize", None) is not False:
         return formats
-    if args.formats.strip().lower() == "all":
+    if ",".join(args.formats or ()).strip().lower() == "all":
         return DIARIZE_FORMATS
     wordy = [fmt for fmt in formats if fmt not in DIARIZE_FORMATS]
     if wordy:
@@ -224,24 +218,26 @@ def _transcribe_one(
     """Transcribe one file and write its results; any failure is reported on one line and
     returned, never raised, so that the other files still run."""
     name = escape(path.name)
-    task = progress.add_task(name, total=None)
+    task = progress.add_task(name, total=1.0, stage="decoding")
     started = time.perf_counter()
+    now = FileProgress(expected_stages(pipeline.config))
 
     def hook(stage: str, done_s: float, total_s: float) -> None:
-        progress.update(
-            task, total=max(total_s, 1e-9), completed=done_s, description=f"{name} · {stage}"
-        )
+        nonlocal now
+        now = now.advance(stage, done_s, total_s)
+        progress.update(task, completed=now.fraction, stage=now.label)
 
     try:
         transcript = naming.one(pipeline.transcribe(path, progress=hook))
+        hook("write", 0.0, 1.0)
         write_outputs(transcript, out_dir, stem, formats, media=path, embed_media=embed_media)
     except Exception as error:  # MemoryError too: one bad file must not stop the run
-        progress.update(task, description=f"[red]{name} · failed")
+        progress.update(task, stage="[red]failed")
         progress.stop_task(task)
         message = _file_error(path, error)
         print_error(progress.console, message)
         return _FileResult(path, 0.0, time.perf_counter() - started, message)
-    progress.update(task, description=f"{name} · done")
+    progress.update(task, completed=1.0, stage="done")
     _warn_speaker_count(progress.console, path, transcript, pipeline.config.diarize.num_speakers)
     return _FileResult(
         path, transcript.duration_s, time.perf_counter() - started, None, transcript, stem
@@ -311,8 +307,8 @@ def _print_summary(console: Console, results: Sequence[_FileResult]) -> None:
     rtf = f"{busy_s / audio_s:.3f}" if audio_s > 0 else "n/a"
     failed = len(results) - len(done)
     console.print(
-        f"{len(done)} of {len(results)} files done · {audio_s / 3600:.3f} h of audio · "
-        f"{busy_s:.1f} s · real-time factor {rtf}"
+        f"{len(done)} of {len(results)} files done · {format_duration(audio_s)} of audio · "
+        f"took {format_duration(busy_s)} · real-time factor {rtf}"
         + (f" · [red]{failed} failed[/red]" if failed else ""),
         highlight=False,
         soft_wrap=True,

@@ -42,7 +42,8 @@ Task = Literal["transcribe", "translate"]
 Strategy = Literal["attribute", "per-turn", "spacer"]
 STRATEGIES: tuple[Strategy, ...] = ("attribute", "per-turn", "spacer")
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "float16", "float32", "default")
-DEVICES = ("cpu", "cuda", "auto")
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
 SpeakerLabels = Literal["change", "always", "never"]
 SPEAKER_LABELS: tuple[SpeakerLabels, ...] = ("change", "always", "never")
 
@@ -97,6 +98,17 @@ class RecognizeConfig:
     ``threads`` 0 means one per CPU core (diarization uses the same number). Whisper hears
     at most ``max_block_s`` of speech at once, so a long recording's spectrogram is never
     held whole; blocks break at silences.
+
+    The decoding knobs are faster-whisper's and whisperX's: ``beam_size``, ``best_of``
+    (candidates sampled at a temperature above 0), ``patience`` (beam search patience),
+    ``condition_on_previous_text`` (prompt each window with the text before it). Decoding
+    starts at ``temperature`` and, where the result fails faster-whisper's checks
+    (repetition, low log-probability), retries at ``temperature_increment`` steps up to 1
+    (``None``: no retry). ``device``: ``cpu``, ``cuda``, or ``auto`` (CUDA where
+    CTranslate2 finds a GPU, else the CPU). ``batch_size`` N decodes N windows of 30 s at
+    once with faster-whisper's batched pipeline (faster on a GPU), which cuts the speech into
+    such windows at pauses with its own VAD and does not condition on previous text;
+    ``None`` decodes one window after the other.
     """
 
     enabled: bool = True
@@ -104,11 +116,17 @@ class RecognizeConfig:
     language: str | None = None
     task: Task = "transcribe"
     beam_size: int = 5
+    best_of: int = 5
+    patience: float = 1.0
+    temperature: float = 0.0
+    temperature_increment: float | None = 0.2
+    condition_on_previous_text: bool = True
+    batch_size: int | None = None
     initial_prompt: str | None = None
     hotwords: str | None = None
     threads: int = 0
     compute_type: str = "int8"
-    device: str = "cpu"
+    device: Device = "cpu"
     max_block_s: float = 300.0
 
     def __post_init__(self) -> None:
@@ -118,6 +136,23 @@ class RecognizeConfig:
             raise ConfigError(f"recognize.task must be transcribe or translate, got {self.task!r}")
         if self.beam_size < 1:
             raise ConfigError(f"recognize.beam_size must be at least 1, got {self.beam_size}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(
+                f"recognize.batch_size must be at least 1 (or unset), got {self.batch_size}"
+            )
+        if self.best_of < 1:
+            raise ConfigError(f"recognize.best_of must be at least 1, got {self.best_of}")
+        if not 0.0 < self.patience < float("inf"):
+            raise ConfigError(f"recognize.patience must be positive, got {self.patience}")
+        if not 0.0 <= self.temperature <= 1.0:
+            raise ConfigError(
+                f"recognize.temperature must be between 0 and 1, got {self.temperature}"
+            )
+        step = self.temperature_increment
+        if step is not None and not 0.0 < step <= 1.0:
+            raise ConfigError(
+                f"recognize.temperature_increment must be in (0, 1] or unset, got {step}"
+            )
         if self.threads < 0:
             raise ConfigError(f"recognize.threads must be 0 (auto) or more, got {self.threads}")
         if self.compute_type not in COMPUTE_TYPES:
@@ -129,6 +164,15 @@ class RecognizeConfig:
             raise ConfigError(f"recognize.device must be one of {', '.join(DEVICES)}")
         if not self.model:
             raise ConfigError("recognize.model must not be empty")
+
+    @property
+    def temperatures(self) -> tuple[float, ...]:
+        """The temperatures decoding tries in turn: ``temperature``, then up by the increment."""
+        step = self.temperature_increment
+        if step is None:
+            return (self.temperature,)
+        count = int((1.0 - self.temperature) / step + 1e-6) + 1
+        return tuple(round(self.temperature + i * step, 6) for i in range(count))
 
 
 @dataclass(frozen=True, slots=True)

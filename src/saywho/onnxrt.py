@@ -8,13 +8,17 @@ from typing import Any
 
 import onnxruntime
 
+from saywho.device import Resolved, onnx_providers
 from saywho.errors import ModelError
 
 __all__ = ["load_session"]
 
 
-def load_session(path: Path, threads: int, *, memory_arena: bool = True) -> Any:
-    """An onnxruntime CPU session for ``path`` using ``threads`` threads (0: all cores).
+def load_session(
+    path: Path, threads: int, *, memory_arena: bool = True, device: Resolved = "cpu"
+) -> Any:
+    """An onnxruntime session for ``path`` using ``threads`` CPU threads (0: all cores), on
+    the GPU too with ``device`` ``cuda`` where onnxruntime has its CUDA provider.
 
     Without ``memory_arena`` the session returns its working memory after each call
     instead of keeping its high-water mark for the next one.
@@ -26,7 +30,9 @@ def load_session(path: Path, threads: int, *, memory_arena: bool = True) -> Any:
     options.log_severity_level = 3
     try:
         return onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            str(path),
+            sess_options=options,
+            providers=onnx_providers(device, tuple(onnxruntime.get_available_providers())),
         )
     except Exception as error:  # onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load the model {path.name}: {error}") from error

@@ -11,21 +11,26 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from saywho.config import STRATEGIES, PipelineConfig, config_from_options, merge_config
+from saywho.config import DEVICES, STRATEGIES, PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError
+from saywho.formats import FORMATS, parse_formats
 
 __all__ = [
     "add_config_option",
+    "add_formats_option",
     "add_input_options",
     "add_recognize_options",
     "add_speaker_options",
     "add_subtitle_options",
     "build_config",
+    "formats_of",
     "parse_duration_s",
 ]
 
 _KEYS = (
     *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
+    *("best_of", "patience", "temperature", "condition_on_previous_text", "device"),
+    "batch_size",
     *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
     *("strategy", "max_duration_s"),
     *("max_line_width", "max_line_count", "highlight_words"),
@@ -41,8 +46,37 @@ def add_recognize_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=("transcribe", "translate"))
     parser.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
     parser.add_argument("--hotwords", help="words to favour (names, jargon)")
-    parser.add_argument("--beam-size", type=int)
-    parser.add_argument("--compute-type", help="int8 (default on CPU), float32, float16, …")
+    parser.add_argument("--beam-size", type=int, help="beam search width (default 5)")
+    parser.add_argument(
+        "--best-of", type=int, help="candidates sampled at a temperature above 0 (default 5)"
+    )
+    parser.add_argument("--patience", type=float, help="beam search patience (default 1.0)")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        help="decoding temperature to start at (default 0; retried 0.2 higher where "
+        "the result fails, up to 1: temperature_increment in [recognize])",
+    )
+    parser.add_argument(
+        "--condition-on-previous-text",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="prompt each 30 s window with the text before it (default: on; off can stop "
+        "a repetition loop)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="decode this many 30 s windows at once (faster-whisper's batched pipeline; "
+        "default: one after the other)",
+    )
+    parser.add_argument("--compute-type", help="int8 (default), float32, float16, …")
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        help="cpu (default), cuda (an NVIDIA GPU; diarization too where onnxruntime has "
+        "its CUDA provider), or auto (cuda where a GPU is found)",
+    )
     parser.add_argument(
         "--no-vad",
         dest="vad",
@@ -86,6 +120,24 @@ def add_subtitle_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="underline each word in the subtitles while it is spoken (karaoke style)",
     )
+
+
+def add_formats_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """``-f/--formats``: comma-separated, repeatable (``-f json -f srt``), or ``all``."""
+    parser.add_argument(
+        "-f",
+        "--formats",
+        action="append",
+        help=f"comma-separated or repeated, out of {','.join(FORMATS)}, or all "
+        f"(default: {default})",
+    )
+    parser.set_defaults(default_formats=default)
+
+
+def formats_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """The formats chosen with :func:`add_formats_option`: every ``-f`` given, in order."""
+    given: list[str] | None = args.formats
+    return parse_formats(",".join(given) if given else args.default_formats)
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:

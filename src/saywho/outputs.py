@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from saywho.atomic import write_together
+from saywho.atomic import atomic_binary_file, write_together
+from saywho.config import WriteConfig
 from saywho.errors import OutputError
 from saywho.formats import MediaLink, output_format, write_binary
 from saywho.formats.html import media_data_uri, media_type_of
 from saywho.types import Transcript
 
-__all__ = ["check_output_dir", "output_path", "write_outputs"]
+__all__ = ["check_output_dir", "output_path", "write_file", "write_outputs"]
 
 MIN_FREE_BYTES = 1_000_000
 """An output folder with less room than this is refused before any work is done."""
@@ -56,6 +57,35 @@ def write_outputs(
             f"cannot write results to {out_dir}: {error.strerror or error}"
         ) from error
     return tuple(paths)
+
+
+def write_file(
+    transcript: Transcript,
+    fmt: str,
+    path: Path | str,
+    *,
+    options: WriteConfig | None = None,
+    media: Path | None = None,
+    embed_media: bool = False,
+) -> Path:
+    """Write ``transcript`` in format ``fmt`` to the file ``path`` (its folder made if need be),
+    atomically; return the path.
+
+    ``options`` change how it is written (default: the transcript's ``config.write``), e.g.
+    ``WriteConfig(max_line_width=32)`` for narrower subtitles. ``media`` and ``embed_media``
+    as for :func:`write_outputs`. Raises :class:`OutputError` for an unknown format or a
+    file that cannot be written.
+    """
+    target = Path(path)
+    output_format(fmt)  # an unknown format fails before anything is written
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        link = _media_link(transcript, target.parent, media, embed_media) if fmt == "html" else None
+        with atomic_binary_file(target) as stream:
+            write_binary(transcript, fmt, stream, media=link, options=options)
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
+    return target
 
 
 def check_output_dir(out_dir: Path) -> None:

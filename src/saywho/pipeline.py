@@ -29,6 +29,7 @@ from saywho.asr.whisper import Recognition, WhisperRecognizer
 from saywho.attribute import attribute, confirm
 from saywho.audio import decode
 from saywho.config import AttributeConfig, PipelineConfig
+from saywho.device import resolve_device
 from saywho.diarize.diarizer import Diarizer
 from saywho.errors import ConfigError
 from saywho.types import (
@@ -68,7 +69,11 @@ class Pipeline:
         self._vad = SileroVad() if recognizing and self.config.vad.enabled else None
         self._recognizer = WhisperRecognizer(self.config.recognize) if recognizing else None
         self._diarizer = (
-            Diarizer(self.config.diarize, threads=self.config.recognize.threads)
+            Diarizer(
+                self.config.diarize,
+                threads=self.config.recognize.threads,
+                device=resolve_device(self.config.recognize.device),
+            )
             if self.config.diarize.enabled
             else None
         )

@@ -71,11 +71,22 @@ def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav:
             "-o",
             str(tmp_path),
             "-f",
-            "json,srt",
+            "json",
+            "-f",
+            "srt",
             "--model",
             "tiny.en",
             "--beam-size",
             "2",
+            "--best-of",
+            "3",
+            "--patience",
+            "1.5",
+            "--temperature",
+            "0.2",
+            "--no-condition-on-previous-text",
+            "--device",
+            "auto",
             "--initial-prompt",
             "Stella",
             "--max-line-width",
@@ -91,6 +102,11 @@ def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav:
         "model": "tiny.en",
         "beam_size": 2,
         "initial_prompt": "Stella",
+        "best_of": 3,
+        "patience": 1.5,
+        "temperature": 0.2,
+        "condition_on_previous_text": False,
+        "device": "auto",
     }
     assert {m["name"]: m["sha256"] for m in data["models"]}["tiny.en"].startswith("1a5afae0")
     words = [w for u in data["utterances"] for w in u["words"]]
@@ -101,6 +117,11 @@ def test_json_records_words_options_and_model_hashes(tmp_path: Path, speech_wav:
     text_lines = [line for line in srt.splitlines() if line and "-->" not in line]
     assert all(len(line) <= 30 or " " not in line for line in text_lines if not line.isdigit())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temp files left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "interview.json",
+        "interview.srt",
+        "interview.wav",
+    ]
 
 
 def test_same_stem_twice_gets_distinct_outputs(tmp_path: Path, speech_wav: Path) -> None:
@@ -138,6 +159,9 @@ def test_same_stem_twice_gets_distinct_outputs(tmp_path: Path, speech_wav: Path)
         (["--language", "de", "--model", "tiny.en"], 2, "English-only"),
         (["--model", "no-such-model"], 3, "unknown model 'no-such-model'"),
         (["--beam-size", "0"], 2, "beam_size must be at least 1"),
+        (["--temperature", "1.5"], 2, "temperature must be between 0 and 1"),
+        (["--best-of", "0"], 2, "best_of must be at least 1"),
+        (["-f", "json", "-f", "pdf"], 2, "unknown output format 'pdf'"),
     ],
 )
 def test_bad_options_fail_before_any_file(

@@ -12,7 +12,8 @@ import pytest
 
 import saywho
 from media import SENTENCE, resample, silence, speech_samples, tone, write_media
-from saywho import Pipeline, PipelineConfig, RecognizeConfig, Transcript
+from saywho import Audio, Pipeline, PipelineConfig, RecognizeConfig, Transcript
+from saywho.audio import decode
 from saywho.config import DiarizeConfig
 from saywho.errors import ConfigError, ModelError
 
@@ -235,6 +236,35 @@ def test_hub_model_is_only_fetched_on_request_and_fails_clearly_offline() -> Non
         Pipeline(PipelineConfig(recognize=RecognizeConfig(model="large-v3")))
 
 
-def test_unknown_api_option_is_named() -> None:
-    with pytest.raises(ConfigError, match="unknown option 'speakers'"):
-        saywho.transcribe("whatever.wav", speakers=2)
+def test_a_bad_api_option_value_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="num-speakers must be at least 1"):
+        saywho.transcribe("whatever.wav", num_speakers=0)
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "interview.wav"
+
+
+def test_batched_recognition_hears_what_sequential_hears() -> None:
+    """--batch-size: faster-whisper's batched pipeline over a 52 s file (two 30 s windows)."""
+    twice = decode(EXAMPLE)
+    audio = Audio(np.concatenate([twice.samples, twice.samples]), twice.sample_rate)
+    heard = {}
+    for batch_size in (None, 4):
+        config = PipelineConfig(
+            recognize=RecognizeConfig(model="tiny.en", beam_size=1, batch_size=batch_size),
+            diarize=DiarizeConfig(enabled=False),
+        )
+        reports: list[tuple[str, float]] = []
+        transcript = Pipeline(config).transcribe_audio(
+            audio, progress=lambda stage, done_s, _, seen=reports: seen.append((stage, done_s))
+        )
+        recognized = [done_s for stage, done_s in reports if stage == "recognize" and done_s > 0]
+        assert len(recognized) >= 2  # the bar moves while Whisper works, not only at the end
+        assert transcript.config.recognize.batch_size == batch_size
+        starts = [w.span.start for w in transcript.words if w.span is not None]
+        assert starts == sorted(starts) and starts[-1] < audio.duration_s
+        assert starts[-1] > audio.duration_s / 2  # both halves recognized
+        heard[batch_size] = transcript.text.lower()
+    for text in heard.values():
+        assert text.count("good morning") == 2
+        assert text.count("learn along the way") == 2

@@ -38,6 +38,13 @@ def test_merge_applies_sections() -> None:
         ({"vad": {"threshold": 1.5}}, "vad.threshold must be between 0 and 1"),
         ({"recognize": {"beam_size": 0}}, "recognize.beam_size must be at least 1"),
         ({"vad": []}, "must be a table"),
+        ({"recognize": {"best_of": 0}}, "recognize.best_of must be at least 1"),
+        ({"recognize": {"batch_size": 0}}, "recognize.batch_size must be at least 1"),
+        ({"recognize": {"patience": 0.0}}, "recognize.patience must be positive"),
+        ({"recognize": {"temperature": 1.5}}, "recognize.temperature must be between 0 and 1"),
+        ({"recognize": {"temperature_increment": 0.0}}, "temperature_increment must be in"),
+        ({"recognize": {"condition_on_previous_text": "no"}}, "has the wrong type"),
+        ({"recognize": {"device": "tpu"}}, "recognize.device has the wrong type"),
     ],
 )
 def test_bad_config_names_the_problem(updates: dict, message: str) -> None:
@@ -79,3 +86,32 @@ def test_stage_switches() -> None:
     config = config_from_options(PipelineConfig(), {"diarize": False, "recognize": True})
     assert config.diarize.enabled is False
     assert config.recognize.enabled is True
+
+
+@pytest.mark.parametrize(
+    ("start", "step", "temperatures"),
+    [
+        (0.0, 0.2, (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)),  # faster-whisper's and whisperX's default
+        (0.0, None, (0.0,)),
+        (0.5, 0.25, (0.5, 0.75, 1.0)),
+        (0.3, 0.5, (0.3, 0.8)),
+        (1.0, 0.2, (1.0,)),
+    ],
+)
+def test_temperatures_start_and_step_up_to_one(
+    start: float, step: float | None, temperatures: tuple[float, ...]
+) -> None:
+    config = RecognizeConfig(temperature=start, temperature_increment=step)
+    assert config.temperatures == pytest.approx(temperatures)
+
+
+def test_decoding_knobs_from_a_config_file_and_flat_options() -> None:
+    merged = merge_config(
+        PipelineConfig(),
+        {"recognize": {"best_of": 3, "patience": 2, "condition_on_previous_text": False}},
+    )
+    assert (merged.recognize.best_of, merged.recognize.patience) == (3, 2)
+    assert merged.recognize.condition_on_previous_text is False
+    flat = config_from_options(merged, {"temperature": 0.2, "device": "auto"})
+    assert flat.recognize.temperatures[0] == 0.2
+    assert flat.recognize.device == "auto"

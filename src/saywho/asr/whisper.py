@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from saywho import models
 from saywho.config import RecognizeConfig
+from saywho.device import resolve_device
 from saywho.errors import ConfigError, ModelError
 from saywho.types import ModelInfo, Span, Utterance, Word
 
@@ -35,6 +36,7 @@ class WhisperRecognizer:
         self.info: ModelInfo = source.info
         self.config = config
         self._model = _load(source, config)
+        self._batched = _batched(self._model) if config.batch_size is not None else None
         self.supported_languages: tuple[str, ...] = tuple(self._model.supported_languages)
         _check_language(config, self.supported_languages)
 
@@ -54,16 +56,26 @@ class WhisperRecognizer:
         language = language if language is not None else config.language
         if samples.shape[0] == 0:
             return Recognition(language, None, ())
-        segments, info = self._model.transcribe(
-            samples,
-            language=language,
-            task=config.task,
-            beam_size=config.beam_size,
-            initial_prompt=config.initial_prompt,
-            hotwords=config.hotwords,
-            word_timestamps=True,
-            vad_filter=False,  # our VAD already removed the silence
-        )
+        common: dict[str, Any] = {
+            "language": language,
+            "task": config.task,
+            "beam_size": config.beam_size,
+            "best_of": config.best_of,
+            "patience": config.patience,
+            "temperature": list(config.temperatures),
+            "condition_on_previous_text": config.condition_on_previous_text,
+            "initial_prompt": config.initial_prompt,
+            "hotwords": config.hotwords,
+            "word_timestamps": True,
+        }
+        if self._batched is not None:
+            # The batched pipeline needs windows of at most 30 s cut at pauses: its own VAD
+            # makes them (on speech only, where ours ran first).
+            segments, info = self._batched.transcribe(
+                samples, batch_size=config.batch_size, vad_filter=True, **common
+            )
+        else:  # our VAD already removed the silence
+            segments, info = self._model.transcribe(samples, vad_filter=False, **common)
         utterances = []
         for segment in segments:
             utterances.append(_utterance(segment))
@@ -77,10 +89,11 @@ def _load(source: models.WhisperSource, config: RecognizeConfig) -> Any:
     from faster_whisper import WhisperModel
 
     threads = config.threads or os.cpu_count() or 1
+    device = resolve_device(config.device)
     try:
         return WhisperModel(
             source.location,
-            device=config.device,
+            device=device,
             compute_type=config.compute_type,
             cpu_threads=threads,
             local_files_only=not source.is_hub,
@@ -88,6 +101,12 @@ def _load(source: models.WhisperSource, config: RecognizeConfig) -> Any:
     except Exception as error:  # faster-whisper / huggingface_hub / ctranslate2 raise many kinds
         hint = " (a hub model needs the network the first time)" if source.is_hub else ""
         raise ModelError(f"cannot load Whisper model {config.model!r}{hint}: {error}") from error
+
+
+def _batched(model: Any) -> Any:
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(model)
 
 
 def _check_language(config: RecognizeConfig, supported: tuple[str, ...]) -> None:

@@ -37,8 +37,8 @@ from saywho.batch.report import REPORT_NAMES
 from saywho.batch.runner import Backend, BatchResult, run_batch
 from saywho.config import PipelineConfig
 from saywho.errors import ConfigError
-from saywho.formats import FORMATS, parse_formats
 from saywho.identify.command import Naming, add_identify_arguments
+from saywho.progress import format_duration
 
 __all__ = ["register"]
 
@@ -59,10 +59,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a file of input paths, one a line (relative to its folder); repeatable",
     )  # fmt: skip
     parser.add_argument("-o", "--output-dir", type=Path, required=True, help="where results go")
-    parser.add_argument(
-        "-f", "--formats", default=DEFAULT_FORMATS,
-        help=f"comma-separated, out of {','.join(FORMATS)}, or all (default: {DEFAULT_FORMATS})",
-    )  # fmt: skip
+    options.add_formats_option(parser, DEFAULT_FORMATS)
     parser.add_argument(
         "--workers", type=int,
         help="worker processes (local: default one per core; Ray: as the cluster's CPUs allow)",
@@ -92,7 +89,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _batch(args: argparse.Namespace, console: Console) -> int:
-    formats = parse_formats(args.formats)
+    formats = options.formats_of(args)
     config = options.build_config(args)
     naming = Naming.from_args(args)
     if args.link_speakers and "json" not in formats:
@@ -187,7 +184,7 @@ def _print_summary(console: Console, result: BatchResult) -> None:
     report = f"report: {result.report[0]}" if result.report else f"[red]{result.report_error}[/red]"
     console.print(
         f"{len(done)} of {len(result.rows)} files done ({len(now)} this run) · "
-        f"{audio_s / 3600:.3f} h of audio this run · real-time factor per worker {rtf}"
+        f"{format_duration(audio_s)} of audio this run · real-time factor per worker {rtf}"
         + (f" · [red]{result.failed} failed[/red]" if result.failed else "")
         + f" · {report}",
         highlight=False,

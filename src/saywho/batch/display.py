@@ -10,7 +10,7 @@ from rich.progress import TaskID
 
 from saywho.batch.events import Event, Finished, Progressed, Started
 from saywho.batch.runner import BatchPlan
-from saywho.progress import progress_bar
+from saywho.progress import FileProgress, format_duration, progress_bar
 
 __all__ = ["BatchDisplay"]
 
@@ -24,6 +24,7 @@ class BatchDisplay:
         self._workers: dict[str, TaskID] = {}
         self._durations: dict[Path, float] = {}
         self._names: dict[str, str] = {}
+        self._files: dict[str, FileProgress] = {}
         self._done = self._failed = self._to_do = 0
         self._audio_done_s = self._audio_total_s = 0.0
 
@@ -57,14 +58,18 @@ class BatchDisplay:
         task = self._worker_task(event.worker)
         if isinstance(event, Started):
             self._names[event.worker] = event.job.source.name
-            total = self._durations.get(event.job.source) or None
-            self._progress.reset(task, total=total, description=self._line(event.worker, "start"))
+            self._files[event.worker] = FileProgress()
+            self._progress.reset(task, total=1.0, description=self._line(event.worker, "start"))
         elif isinstance(event, Progressed):
+            now = self._files.get(event.worker, FileProgress()).advance(
+                event.stage, event.done_s, event.total_s
+            )
+            self._files[event.worker] = now
             self._progress.update(
                 task,
-                total=max(event.total_s, 1e-9),
-                completed=event.done_s,
-                description=self._line(event.worker, event.stage),
+                total=1.0,
+                completed=now.fraction,
+                description=self._line(event.worker, now.label),
             )
         elif isinstance(event, Finished):
             self._finished(event, task)
@@ -100,5 +105,6 @@ class BatchDisplay:
         failed = f" · [red]{self._failed} failed[/red]" if self._failed else ""
         return (
             f"{self._done + self._failed}/{self._to_do} files · "
-            f"{self._audio_done_s / 3600:.3f}/{self._audio_total_s / 3600:.3f} h audio{failed}"
+            f"{format_duration(self._audio_done_s)} of {format_duration(self._audio_total_s)} "
+            f"audio{failed}"
         )

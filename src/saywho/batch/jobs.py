@@ -119,6 +119,8 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         transcript = pipeline.transcribe(job.source, progress=progress)
         if job.identification is not None:
             transcript = job.identification.apply(transcript)
+        if progress is not None:
+            progress("write", 0.0, 1.0)
         _write(transcript, job)
     except SaywhoError as error:
         seconds = time.perf_counter() - started

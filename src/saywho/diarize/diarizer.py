@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from saywho import models
 from saywho.config import DiarizeConfig
+from saywho.device import Resolved
 from saywho.diarize.cluster import assign_to_centroids, closer_elsewhere, cluster_embeddings
 from saywho.diarize.embed import MIN_SAMPLES, Embedder
 from saywho.diarize.reconstruct import (
@@ -52,10 +53,10 @@ StageHook = Callable[[str, float, float], None]
 class Diarizer:
     """Loads the two speaker models once; :meth:`diarize` answers who spoke when."""
 
-    def __init__(self, config: DiarizeConfig, threads: int = 0) -> None:
+    def __init__(self, config: DiarizeConfig, threads: int = 0, device: Resolved = "cpu") -> None:
         self.config = config
-        self._segmenter = Segmenter(models.model_file(SEGMENTATION_MODEL), threads)
-        self._embedder = Embedder(models.model_file(EMBEDDING_MODEL), threads)
+        self._segmenter = Segmenter(models.model_file(SEGMENTATION_MODEL), threads, device)
+        self._embedder = Embedder(models.model_file(EMBEDDING_MODEL), threads, device)
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:

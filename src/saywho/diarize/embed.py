@@ -9,6 +9,7 @@ import kaldi_native_fbank as knf
 import numpy as np
 import numpy.typing as npt
 
+from saywho.device import Resolved
 from saywho.onnxrt import load_session
 
 __all__ = ["EMBEDDING_DIM", "Embedder", "fbank"]
@@ -42,8 +43,8 @@ def fbank(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 class Embedder:
     """CAM++ with onnxruntime: one 192-dim voice print per stretch of speech."""
 
-    def __init__(self, path: Path, threads: int) -> None:
-        self._session = load_session(path, threads)
+    def __init__(self, path: Path, threads: int, device: Resolved = "cpu") -> None:
+        self._session = load_session(path, threads, device=device)
         self._input = self._session.get_inputs()[0].name
 
     def embed(self, clips: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from saywho.device import Resolved
 from saywho.diarize.powerset import expected_count, to_multilabel
 from saywho.diarize.reconstruct import FrameGrid
 from saywho.onnxrt import load_session
@@ -55,8 +56,8 @@ def window_starts(n_samples: int, step_frames: int) -> npt.NDArray[np.int64]:
 class Segmenter:
     """segmentation-3.0 with onnxruntime."""
 
-    def __init__(self, path: Path, threads: int) -> None:
-        self._session = load_session(path, threads)
+    def __init__(self, path: Path, threads: int, device: Resolved = "cpu") -> None:
+        self._session = load_session(path, threads, device=device)
         self._input = self._session.get_inputs()[0].name
 
     def local_activity(
