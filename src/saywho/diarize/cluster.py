@@ -81,7 +81,12 @@ def cluster_embeddings(
         min_cluster_s,
         keep_at_least=1,
         distinct=distinct,
-        short=_short_support(short_prints, short_s, embeddings.shape[1]),
+        short=None
+        if short_prints is None or short_s is None
+        else (
+            _normalise(short_prints),
+            short_s,
+        ),
     )
     found = int(labels.max()) + 1
     wanted = min(hints.clamp(found), n)
@@ -163,14 +168,6 @@ def _same_window_pairs(
         firsts.append(np.minimum(a, b))
         seconds.append(np.maximum(a, b))
     return np.concatenate(firsts).astype(np.int64), np.concatenate(seconds).astype(np.int64)
-
-
-def _short_support(
-    prints: npt.NDArray[np.float32] | None, seconds: npt.NDArray[np.float64] | None, dim: int
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
-    if prints is None or seconds is None:
-        return np.zeros((0, dim), np.float32), np.zeros(0, np.float64)
-    return _normalise(prints), seconds
 
 
 def _fold_small(

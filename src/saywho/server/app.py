@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saywho import __version__
 from saywho.audio.probe import probe_media
+from saywho.config import MAX_SPEAKERS
 from saywho.errors import AudioDecodeError, ConfigError, OutputError, SaywhoError
 from saywho.server.guard import COOKIE, Guard
 from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
@@ -96,9 +97,9 @@ class RerunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=100)
-    num_speakers: int | None = Field(default=None, ge=1, le=32)
-    min_speakers: int | None = Field(default=None, ge=1, le=32)
-    max_speakers: int | None = Field(default=None, ge=1, le=32)
+    num_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    min_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    max_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
     diarize: bool | None = None
 
 

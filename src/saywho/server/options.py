@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from saywho.config import PipelineConfig, config_from_options
+from saywho.config import MAX_SPEAKERS, PipelineConfig, config_from_options
 from saywho.errors import ConfigError
 
 __all__ = ["OPTION_NAMES", "JobOptions"]
@@ -25,7 +25,6 @@ OPTION_NAMES = (
     "diarize",
 )
 _INTS = ("num_speakers", "min_speakers", "max_speakers")
-_MAX_SPEAKERS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +96,8 @@ def _count(name: str, raw: Any) -> int:
             raw = int(raw.strip())
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not isinstance(raw, int) or not 1 <= raw <= _MAX_SPEAKERS:
-        raise ConfigError(f"{name} must be a whole number from 1 to {_MAX_SPEAKERS}")
+    if not isinstance(raw, int) or not 1 <= raw <= MAX_SPEAKERS:
+        raise ConfigError(f"{name} must be a whole number from 1 to {MAX_SPEAKERS}")
     return raw
 
 

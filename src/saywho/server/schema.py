@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
+from saywho.config import MAX_SPEAKERS
 from saywho.server.guard import PUBLIC
 
 __all__ = ["ErrorBody", "allowed_methods", "errors", "truthful_openapi", "upload_schema"]
@@ -75,19 +76,19 @@ def upload_schema(models: tuple[str, ...]) -> dict[str, Any]:
                             "num_speakers": {
                                 "type": "integer",
                                 "minimum": 1,
-                                "maximum": 32,
+                                "maximum": MAX_SPEAKERS,
                                 "description": "exactly this many speakers; blank: find out",
                             },
                             "min_speakers": {
                                 "type": "integer",
                                 "minimum": 1,
-                                "maximum": 32,
+                                "maximum": MAX_SPEAKERS,
                                 "description": "at least this many speakers",
                             },
                             "max_speakers": {
                                 "type": "integer",
                                 "minimum": 1,
-                                "maximum": 32,
+                                "maximum": MAX_SPEAKERS,
                                 "description": "at most this many speakers",
                             },
                             "diarize": {
