@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from saywho.timestamps import format_timestamp
+
 if TYPE_CHECKING:
     from saywho.config import PipelineConfig
 
@@ -50,6 +52,10 @@ class Span:
         """Return this span moved by ``offset_s`` seconds."""
         return Span(self.start + offset_s, self.end + offset_s)
 
+    def __str__(self) -> str:
+        """The span as a reader writes it: ``00:10.904 → 00:11.884`` (hours from one hour on)."""
+        return f"{_clock(self.start)} → {_clock(self.end)}"
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Audio:
@@ -82,6 +88,10 @@ class Turn:
     span: Span
     label: str
 
+    def __str__(self) -> str:
+        """``00:10.904 → 00:11.884 SPEAKER_00``."""
+        return f"{self.span} {self.label}"
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Diarization:
@@ -108,7 +118,9 @@ class Word:
     """A recognized word.
 
     ``text`` has no surrounding whitespace and keeps its punctuation (``"Hello,"``).
-    ``span`` is ``None`` when the recognizer gave the word no time. ``speaker`` is the
+    ``span`` is ``None`` when the word has no time: Whisper times every word it recognizes,
+    so only a transcript read from another tool's JSON can hold such a word; ``start`` and
+    ``end`` read the span without a ``None`` check. ``speaker`` is the
     anonymous label (``SPEAKER_00``) of whoever said it, once diarization ran, and
     ``speaker_confidence`` how sure the attribution is, in [0, 1]. ``overlapping`` are the
     labels of the other speakers who talk during the word (overlapped speech).
@@ -120,6 +132,21 @@ class Word:
     speaker: str | None = None
     speaker_confidence: float | None = None
     overlapping: tuple[str, ...] = ()
+
+    @property
+    def start(self) -> float:
+        """When the word starts, in seconds; :class:`ValueError` for an untimed word."""
+        return self._timed().start
+
+    @property
+    def end(self) -> float:
+        """When the word ends, in seconds; :class:`ValueError` for an untimed word."""
+        return self._timed().end
+
+    def _timed(self) -> Span:
+        if self.span is None:
+            raise ValueError(f"the word {self.text!r} has no time (check word.span is not None)")
+        return self.span
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +225,11 @@ class Transcript:
             if speaker.label == label:
                 return speaker.display
         return label
+
+
+def _clock(seconds: float) -> str:
+    """``seconds`` as ``MM:SS.mmm``; a time no clock shows (negative, NaN) as the number."""
+    try:
+        return format_timestamp(seconds)
+    except ValueError:
+        return f"{seconds} s"

@@ -26,7 +26,7 @@ from saywho.config import PipelineConfig, WriteConfig, config_from_options
 from saywho.errors import ConfigError
 from saywho.formats import as_written, write
 from saywho.formats.cues import Cue, highlighted, subtitle_cues, wrap_lines
-from saywho.formats.timestamps import milliseconds
+from saywho.timestamps import milliseconds
 from saywho.types import Span, Speaker, Transcript, Utterance, Word
 from saywho.utterances import speaker_runs
 

@@ -19,7 +19,7 @@ from saywho.errors import ConfigError, OutputError
 from saywho.formats import FORMATS, WRITERS, parse_formats, write, write_binary
 from saywho.formats.cues import subtitle_cues
 from saywho.formats.json import SCHEMA_VERSION, read_json, write_json
-from saywho.formats.timestamps import format_timestamp, milliseconds
+from saywho.timestamps import format_timestamp, milliseconds
 from saywho.types import ModelInfo, Span, Speaker, Transcript, Turn, Utterance, Word
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"

@@ -21,7 +21,7 @@ from saywho.formats.cues import subtitle_cues
 from saywho.formats.html import ReviewApi, media_data_uri, render_review
 from saywho.formats.json import transcript_data
 from saywho.formats.speakers import shown_speaker
-from saywho.formats.timestamps import milliseconds
+from saywho.timestamps import milliseconds
 from saywho.types import Transcript
 
 CASES = sorted(TRANSCRIPTS)

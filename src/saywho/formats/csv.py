@@ -6,7 +6,7 @@ import csv
 from typing import TextIO
 
 from saywho.formats.speakers import shown_speaker
-from saywho.formats.timestamps import milliseconds
+from saywho.timestamps import milliseconds
 from saywho.types import Transcript
 
 __all__ = ["write_csv"]

@@ -15,7 +15,7 @@ from docx.shared import Pt, RGBColor
 
 from saywho.formats.palette import speaker_colour
 from saywho.formats.speakers import UNKNOWN, has_speakers, shown_speaker, speaker_labels
-from saywho.formats.timestamps import format_timestamp
+from saywho.timestamps import format_timestamp
 from saywho.types import Transcript
 
 __all__ = ["write_docx"]

@@ -32,7 +32,7 @@ from saywho.errors import OutputError
 from saywho.formats.cues import subtitle_cues
 from saywho.formats.json import transcript_data
 from saywho.formats.speakers import UNKNOWN, has_speakers, shown_speaker, speaker_labels
-from saywho.formats.timestamps import format_timestamp, milliseconds
+from saywho.timestamps import format_timestamp, milliseconds
 from saywho.types import Transcript, Utterance, Word
 from saywho.utterances import speaker_runs
 

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from saywho.config import PipelineConfig, merge_config
 from saywho.errors import ConfigError
-from saywho.formats.timestamps import milliseconds
+from saywho.timestamps import milliseconds
 from saywho.types import ModelInfo, Span, Speaker, Transcript, Turn, Utterance, Word
 
 __all__ = ["SCHEMA_VERSION", "read_json", "transcript_data", "write_json"]

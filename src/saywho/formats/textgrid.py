@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from saywho.formats.speakers import UNKNOWN, has_speakers, shown_speaker, speaker_labels
-from saywho.formats.timestamps import milliseconds
+from saywho.timestamps import milliseconds
 from saywho.types import Transcript
 
 __all__ = ["write_textgrid"]

@@ -6,7 +6,7 @@ import textwrap
 from typing import TextIO
 
 from saywho.formats.speakers import has_speakers, shown_speaker
-from saywho.formats.timestamps import format_timestamp
+from saywho.timestamps import format_timestamp
 from saywho.types import Transcript
 
 __all__ = ["TXT_WIDTH", "write_txt"]

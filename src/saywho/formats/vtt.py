@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from saywho.formats.cues import Cue, highlighted, subtitle_cues
-from saywho.formats.timestamps import format_timestamp
+from saywho.timestamps import format_timestamp
 from saywho.types import Transcript
 
 __all__ = ["write_vtt"]
