@@ -40,7 +40,6 @@ from scipy.optimize import linear_sum_assignment
 
 from provenance import git_state
 from saywho import Pipeline, PipelineConfig
-from saywho.asr.whisper import Recognition
 from saywho.atomic import atomic_binary_file, atomic_text_file
 from saywho.attribute import RULES, attribute
 from saywho.audio import decode
@@ -56,7 +55,7 @@ from saywho.evaluation.mixtures import (
     write_wav,
 )
 from saywho.evaluation.score import TextPair, normalize_text, score_text
-from saywho.types import Diarization, Transcript
+from saywho.types import Diarization, Recognition, Transcript
 from saywho.vad.silero import SileroVad
 
 REPO = Path(__file__).resolve().parent.parent

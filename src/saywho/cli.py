@@ -7,6 +7,7 @@ Exit codes: 0 all went well; 1 at least one file failed (the others were still d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -25,6 +26,7 @@ from saywho.batch import command as batch_command
 from saywho.errors import AudioDecodeError, ModelError, OutputError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.identify import command as voices_command
+from saywho.identify.service import Naming
 from saywho.outputs import check_output_dir, write_outputs
 from saywho.pipeline import Pipeline
 from saywho.progress import FileProgress, expected_stages, format_duration, progress_bar
@@ -141,7 +143,7 @@ class _FileResult:
 def _transcribe(args: argparse.Namespace, console: Console) -> int:
     formats = _job_formats(args)
     config = options.build_config(args)
-    naming = voices_command.Naming.from_args(args)
+    naming = voices_command.naming_from_args(args)
     check_output_dir(args.output_dir)
     stems = _unique_stems(args.files)
     refused = _check_headers(console, args.files)  # a damaged header fails before the models load
@@ -151,25 +153,18 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
         return EXIT_FAILED
     with console.status("loading models…"):
         pipeline = Pipeline(config)
+    embed_media = bool(getattr(args, "embed_media", False))
+    # With --link-speakers the results are written once, after linking them.
+    write = None if naming.link else _Writer(args.output_dir, formats, embed_media)
     with progress_bar(console) as progress:
         for path, stem in zip(args.files, stems, strict=True):
             if path in refused:
                 continue
-            results.append(
-                _transcribe_one(
-                    pipeline,
-                    path,
-                    stem,
-                    args.output_dir,
-                    formats,
-                    progress,
-                    naming,
-                    embed_media=getattr(args, "embed_media", False),
-                )
-            )
-    _link_speakers(
-        console, naming, results, args.output_dir, formats, getattr(args, "embed_media", False)
-    )
+            results.append(_transcribe_one(pipeline, path, stem, progress, naming, write))
+    if naming.link:
+        results = _link_speakers(
+            console, naming, results, _Writer(args.output_dir, formats, embed_media)
+        )
     _print_summary(console, results)
     if any(r.error for r in results):
         return EXIT_FAILED
@@ -204,19 +199,30 @@ def _job_formats(args: argparse.Namespace) -> tuple[str, ...]:
     return formats
 
 
+@dataclass(frozen=True, slots=True)
+class _Writer:
+    """Where and how a file's results are written."""
+
+    out_dir: Path
+    formats: tuple[str, ...]
+    embed_media: bool
+
+    def __call__(self, transcript: Transcript, stem: str, media: Path) -> None:
+        write_outputs(
+            transcript, self.out_dir, stem, self.formats, media=media, embed_media=self.embed_media
+        )
+
+
 def _transcribe_one(
     pipeline: Pipeline,
     path: Path,
     stem: str,
-    out_dir: Path,
-    formats: tuple[str, ...],
     progress: Progress,
-    naming: voices_command.Naming,
-    *,
-    embed_media: bool = False,
+    naming: Naming,
+    write: _Writer | None,
 ) -> _FileResult:
-    """Transcribe one file and write its results; any failure is reported on one line and
-    returned, never raised, so that the other files still run."""
+    """Transcribe one file and write its results (``write`` ``None``: later); any failure is
+    reported on one line and returned, never raised, so that the other files still run."""
     name = escape(path.name)
     task = progress.add_task(name, total=1.0, stage="decoding")
     started = time.perf_counter()
@@ -228,9 +234,10 @@ def _transcribe_one(
         progress.update(task, completed=now.fraction, stage=now.label)
 
     try:
-        transcript = naming.one(pipeline.transcribe(path, progress=hook))
-        hook("write", 0.0, 1.0)
-        write_outputs(transcript, out_dir, stem, formats, media=path, embed_media=embed_media)
+        transcript = pipeline.transcribe(path, progress=hook, voices=naming.identification)
+        if write is not None:
+            hook("write", 0.0, 1.0)
+            write(transcript, stem, path)
     except Exception as error:  # MemoryError too: one bad file must not stop the run
         progress.update(task, stage="[red]failed")
         progress.stop_task(task)
@@ -269,24 +276,28 @@ def _warn_speaker_count(
 
 
 def _link_speakers(
-    console: Console,
-    naming: voices_command.Naming,
-    results: Sequence[_FileResult],
-    out_dir: Path,
-    formats: tuple[str, ...],
-    embed_media: bool,
-) -> None:
-    """With --link-speakers, relabel the batch consistently and write the results again."""
+    console: Console, naming: Naming, results: Sequence[_FileResult], write: _Writer
+) -> list[_FileResult]:
+    """With --link-speakers, relabel the batch consistently, then write the results; a file
+    whose results cannot be written is reported and failed, the others are still written."""
     done = [r for r in results if r.transcript is not None]
-    if not naming.link or not done:
-        return
     linked, notes = naming.batch([r.transcript for r in done if r.transcript is not None])
-    for result, transcript in zip(done, linked, strict=True):
-        write_outputs(
-            transcript, out_dir, result.stem, formats, media=result.path, embed_media=embed_media
-        )
+    relabelled = iter(linked)
+    outcome = []
+    for result in results:
+        if result.transcript is None:
+            outcome.append(result)
+            continue
+        try:
+            write(next(relabelled), result.stem, result.path)
+            outcome.append(result)
+        except Exception as error:  # one file's disk trouble must not lose the others
+            message = _file_error(result.path, error)
+            print_error(console, message)
+            outcome.append(dataclasses.replace(result, error=message, transcript=None))
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
+    return outcome
 
 
 def _unique_stems(paths: Sequence[Path]) -> list[str]:

@@ -24,7 +24,9 @@ from typing import Any, Literal
 from saywho.errors import ConfigError
 
 __all__ = [
+    "EMBEDDING_MODEL",
     "MAX_SPEAKERS",
+    "SEGMENTATION_MODEL",
     "STRATEGIES",
     "AttributeConfig",
     "DecodeConfig",
@@ -50,6 +52,11 @@ SPEAKER_LABELS: tuple[SpeakerLabels, ...] = ("change", "always", "never")
 
 MAX_SPEAKERS = 32
 """The largest speaker-count hint accepted (the server's limit too)."""
+
+SEGMENTATION_MODEL = "segmentation-3.0"
+"""Registry name of the diarization's local-speaker model."""
+EMBEDDING_MODEL = "campplus-sv-zh-en-common"
+"""Registry name of the voice-print model: the diarization's, and the voice library's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +102,7 @@ class RecognizeConfig:
 
     ``model`` is a registry name (``base``, ``tiny.en``), a path to a CTranslate2 Whisper
     directory, or a hub name such as ``large-v3`` (downloaded by faster-whisper, only then).
-    ``threads`` 0 means one per CPU core (diarization uses the same number). Whisper hears
+    ``threads`` 0 means one per CPU core. Whisper hears
     at most ``max_block_s`` of speech at once, so a long recording's spectrogram is never
     held whole; blocks break at silences.
 

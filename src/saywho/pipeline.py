@@ -3,39 +3,44 @@
 Three strategies (``attribute.strategy``) combine recognition and diarization:
 
     attribute: decode ─► detect (VAD) ─► recognize (speech only) ─► restore times ─┐
-                     └─► diarize ──────────────────────────────────────────────────┴► attribute
+                     └─► diarize (on a thread of its own, meanwhile) ──────────────┴► attribute
     per-turn:  decode ─► diarize ─► group turns ─► recognize each group ─► confirm
     spacer:    decode ─► diarize ─► group turns ─► join with silent spacers ─► recognize once
                      ─► map back (groups Whisper blurred: recognized on their own) ─► confirm
 
 Without diarization (or where it finds no speech) every strategy recognizes the whole file,
-so words are never lost: they keep ``speaker`` ``None``. Last, the words are grouped into
-utterances, one per speaker run (``write.utterance_gap_s``: the pause that ends one).
+so words are never lost: they keep ``speaker`` ``None``. Then the words are grouped into
+utterances, one per speaker run (``write.utterance_gap_s``: the pause that ends one), and
+last, the speakers whose voices are enrolled are named (``voices``: the identify stage).
+
+The engines come from :func:`saywho.engines.load_engines` unless given (a test double or
+another engine); the pipeline itself is frozen: :meth:`Pipeline.with_attribute` makes a twin.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
 from saywho import memory, strategies
-from saywho.asr.whisper import Recognition, WhisperRecognizer
 from saywho.attribute import attribute, confirm
 from saywho.audio import decode
 from saywho.config import AttributeConfig, PipelineConfig
-from saywho.device import resolve_device
-from saywho.diarize.diarizer import Diarizer
+from saywho.engines import Engines, Recognizer, SpeakerDiarizer, Voices, load_engines
 from saywho.errors import ConfigError
 from saywho.types import (
     Audio,
     Diarization,
     ModelInfo,
+    Recognition,
     Span,
     Speaker,
     Transcript,
@@ -44,7 +49,6 @@ from saywho.types import (
 )
 from saywho.utterances import speaker_runs
 from saywho.vad.regions import TimeMap, recognition_blocks, restore_times
-from saywho.vad.silero import SileroVad
 
 __all__ = ["ArtifactHook", "Pipeline", "ProgressHook"]
 
@@ -61,37 +65,47 @@ TURN_PAD_S = 0.2
 
 
 class Pipeline:
-    """Loads the models of ``config`` once; call :meth:`transcribe` for each file."""
+    """Loads the models of ``config`` once (or runs the ``engines`` given); call
+    :meth:`transcribe` for each file. Frozen: its config always matches its engines.
 
-    def __init__(self, config: PipelineConfig | None = None) -> None:
-        self.config = config if config is not None else PipelineConfig()
-        recognizing = self.config.recognize.enabled
-        self._vad = SileroVad() if recognizing and self.config.vad.enabled else None
-        self._recognizer = WhisperRecognizer(self.config.recognize) if recognizing else None
-        self._diarizer = (
-            Diarizer(
-                self.config.diarize,
-                threads=self.config.recognize.threads,
-                device=resolve_device(self.config.recognize.device),
-            )
-            if self.config.diarize.enabled
-            else None
-        )
-        if self._recognizer is None and self._diarizer is None:
-            raise ConfigError("nothing to do: both recognition and diarization are switched off")
+    ``concurrent``: the ``attribute`` strategy diarizes on a thread of its own while Whisper
+    recognizes (the same result in less wall time); ``False`` runs one after the other.
+    """
+
+    __slots__ = ("concurrent", "config", "engines")
+    config: PipelineConfig
+    engines: Engines
+    concurrent: bool
+
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        *,
+        engines: Engines | None = None,
+        concurrent: bool = True,
+    ) -> None:
+        config = config if config is not None else PipelineConfig()
+        engines = engines if engines is not None else load_engines(config)
+        engines.check(config)
+        object.__setattr__(self, "config", config)
+        object.__setattr__(self, "engines", engines)
+        object.__setattr__(self, "concurrent", concurrent)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"a Pipeline is frozen: it cannot set {name!r} (see with_attribute)")
 
     def with_attribute(self, settings: AttributeConfig) -> Pipeline:
         """This pipeline's loaded models with other attribution settings (strategy, rules)."""
-        twin = copy.copy(self)
-        twin.config = dataclasses.replace(self.config, attribute=settings)
-        return twin
+        config = dataclasses.replace(self.config, attribute=settings)
+        return Pipeline(config, engines=self.engines, concurrent=self.concurrent)
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:
         """The models this pipeline runs, with their sha256."""
-        vad = (self._vad.info,) if self._vad is not None else ()
-        asr = (self._recognizer.info,) if self._recognizer is not None else ()
-        diarize = self._diarizer.models if self._diarizer is not None else ()
+        engines = self.engines
+        vad = (engines.detector.info,) if engines.detector is not None else ()
+        asr = (engines.recognizer.info,) if engines.recognizer is not None else ()
+        diarize = engines.diarizer.models if engines.diarizer is not None else ()
         return (*vad, *asr, *diarize)
 
     def transcribe(
@@ -100,16 +114,19 @@ class Pipeline:
         *,
         progress: ProgressHook | None = None,
         artifacts: ArtifactHook | None = None,
+        voices: Voices | None = None,
     ) -> Transcript:
-        """Decode ``path`` and transcribe it (``artifacts``: see :meth:`transcribe_audio`)."""
+        """Decode ``path`` and transcribe it (``artifacts`` and ``voices``: see
+        :meth:`transcribe_audio`)."""
         hook = progress if progress is not None else _no_progress
         audio = decode(
             path,
             on_progress=lambda done_s, total_s: hook("decode", done_s, total_s),
             max_duration_s=self.config.decode.max_duration_s,
         )
+        hook("decode", audio.duration_s, audio.duration_s)
         return self.transcribe_audio(
-            audio, source=str(path), progress=progress, artifacts=artifacts
+            audio, source=str(path), progress=progress, artifacts=artifacts, voices=voices
         )
 
     def transcribe_audio(
@@ -119,18 +136,34 @@ class Pipeline:
         source: str = "",
         progress: ProgressHook | None = None,
         artifacts: ArtifactHook | None = None,
+        voices: Voices | None = None,
     ) -> Transcript:
         """Transcribe decoded 16 kHz ``audio``; ``source`` names it in the result.
 
         ``artifacts`` receives each stage's result as it is made (for benchmarks and tools).
+        ``voices`` names the speakers whose voices it holds (none: labels only).
         """
-        hook = progress if progress is not None else _no_progress
+        hook = _serialized(progress if progress is not None else _no_progress)
         keep = artifacts if artifacts is not None else _no_artifact
-        if self.config.attribute.strategy == "attribute" or self._recognizer is None:
+        if self.config.attribute.strategy == "attribute" or self.engines.recognizer is None:
             recognition, diarization, utterances = self._attributed(audio, hook, keep, None)
         else:
             recognition, diarization, utterances = self._by_turns(audio, hook, keep)
+        transcript = self._assemble(audio, source, recognition, diarization, utterances)
+        identification = voices.identification() if voices is not None else None
+        if identification is not None:
+            transcript = identification.apply(transcript)
         hook("done", audio.duration_s, audio.duration_s)
+        return transcript
+
+    def _assemble(
+        self,
+        audio: Audio,
+        source: str,
+        recognition: Recognition,
+        diarization: Diarization,
+        utterances: tuple[Utterance, ...],
+    ) -> Transcript:
         return Transcript(
             source=source,
             duration_s=audio.duration_s,
@@ -150,15 +183,23 @@ class Pipeline:
         keep: ArtifactHook,
         diarization: Diarization | None,
     ) -> tuple[Recognition, Diarization, tuple[Utterance, ...]]:
-        """Recognize the whole file, diarize (unless given), attribute words to speakers."""
-        recognition = self._recognize(audio, hook)
-        keep("recognition", recognition)
-        if self._diarizer is None:
-            return recognition, Diarization((), (), {}), recognition.utterances
-        if diarization is None:
-            diarization = self._diarizer.diarize(audio, hook)
-            memory.release_free_memory()
+        """Recognize the whole file and diarize it (unless given; ``concurrent``: on a thread
+        of its own meanwhile), then attribute words to speakers."""
+        diarizer = self.engines.diarizer
+        if diarizer is not None and diarization is None and self.concurrent:
+            with _alongside(diarizer, audio, hook) as pending:
+                recognition = self._recognize(audio, hook)
+            diarization = pending.result()
+            keep("recognition", recognition)
             keep("diarization", diarization)
+        else:
+            recognition = self._recognize(audio, hook)
+            keep("recognition", recognition)
+            if diarizer is not None and diarization is None:
+                diarization = _diarize(diarizer, audio, hook)
+                keep("diarization", diarization)
+        if diarization is None:
+            return recognition, Diarization((), (), {}), recognition.utterances
         utterances = attribute(
             recognition.utterances,
             diarization.exclusive_turns,
@@ -171,10 +212,9 @@ class Pipeline:
         self, audio: Audio, hook: ProgressHook, keep: ArtifactHook
     ) -> tuple[Recognition, Diarization, tuple[Utterance, ...]]:
         """Diarize, then recognize the turns; with no turns, the whole file (no speakers)."""
-        if self._diarizer is None:
+        if self.engines.diarizer is None:
             return self._attributed(audio, hook, keep, None)
-        diarization = self._diarizer.diarize(audio, hook)
-        memory.release_free_memory()
+        diarization = _diarize(self.engines.diarizer, audio, hook)
         keep("diarization", diarization)
         if not diarization.exclusive_turns:
             return self._attributed(audio, hook, keep, diarization)
@@ -184,17 +224,20 @@ class Pipeline:
 
     def _recognize(self, audio: Audio, hook: ProgressHook) -> Recognition:
         """Recognize the speech regions, one block of at most ``max_block_s`` at a time."""
-        if self._recognizer is None:
+        recognizer = self.engines.recognizer
+        if recognizer is None:
             return Recognition(None, None, ())
         total_s = audio.duration_s
         hook("detect", 0.0, total_s)
-        blocks = recognition_blocks(self._speech_regions(audio), self.config.recognize.max_block_s)
+        regions = self._speech_regions(audio)
+        hook("detect", total_s, total_s)
+        blocks = recognition_blocks(regions, self.config.recognize.max_block_s)
         hook("recognize", 0.0, total_s)
         first = Recognition(self.config.recognize.language, None, ())
         utterances: list[Utterance] = []
         for index, block in enumerate(blocks):
             time_map = TimeMap.of(block)
-            heard = self._recognizer.recognize(
+            heard = recognizer.recognize(
                 _concatenate(audio, block),
                 on_progress=_recognize_progress(hook, time_map, total_s),
                 language=first.language,
@@ -203,6 +246,7 @@ class Pipeline:
                 first = heard
             utterances.extend(restore_times(heard.utterances, time_map))
             memory.release_free_memory()
+        hook("recognize", total_s, total_s)
         return Recognition(first.language, first.language_probability, tuple(utterances))
 
     def _recognize_turns(
@@ -241,6 +285,7 @@ class Pipeline:
             if language is None:
                 language, probability = heard.language, heard.language_probability
             found[index] = strategies.on_turn(heard.utterances, groups[index])
+        hook("recognize", total_s, total_s)
         utterances = tuple(u for index in range(len(groups)) for u in found.get(index, ()))
         return Recognition(language, probability, utterances)
 
@@ -275,17 +320,65 @@ class Pipeline:
         utterances.sort(key=lambda u: u.span.start)
         return Recognition(language, probability, tuple(utterances))
 
-    def _require_recognizer(self) -> WhisperRecognizer:
-        if self._recognizer is None:
+    def _require_recognizer(self) -> Recognizer:
+        if self.engines.recognizer is None:
             raise ConfigError("recognition is switched off")
-        return self._recognizer
+        return self.engines.recognizer
 
     def _speech_regions(self, audio: Audio) -> tuple[Span, ...]:
-        if self._vad is None:
+        detector = self.engines.detector
+        if detector is None:
             return (Span(0.0, audio.duration_s),)
-        regions = self._vad.detect(audio, self.config.vad)
+        regions = detector.detect(audio, self.config.vad)
         memory.release_free_memory()
         return regions
+
+
+def _diarize(diarizer: SpeakerDiarizer, audio: Audio, hook: ProgressHook) -> Diarization:
+    """Diarize ``audio``; its stages reported finished when it is."""
+    diarization = diarizer.diarize(audio, hook)
+    memory.release_free_memory()
+    for stage in ("segment", "embed"):
+        hook(stage, audio.duration_s, audio.duration_s)
+    return diarization
+
+
+class _StoppedError(Exception):
+    """The work beside the diarization failed: the diarization stops at its next report."""
+
+
+@contextmanager
+def _alongside(
+    diarizer: SpeakerDiarizer, audio: Audio, hook: ProgressHook
+) -> Iterator[Future[Diarization]]:
+    """Diarize ``audio`` on a thread of its own while the body runs (onnxruntime and
+    CTranslate2 release the GIL, so both use the cores); the diarization is done when the
+    block ends. Should the body fail, the diarization stops at its next progress report."""
+    stop = threading.Event()
+
+    def report(stage: str, done_s: float, total_s: float) -> None:
+        if stop.is_set():
+            raise _StoppedError
+        hook(stage, done_s, total_s)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="saywho-diarize") as pool:
+        pending = pool.submit(_diarize, diarizer, audio, report)
+        try:
+            yield pending
+        except BaseException:
+            stop.set()
+            raise
+
+
+def _serialized(hook: ProgressHook) -> ProgressHook:
+    """``hook`` called by one thread at a time (diarization reports from its own thread)."""
+    lock = threading.Lock()
+
+    def report(stage: str, done_s: float, total_s: float) -> None:
+        with lock:
+            hook(stage, done_s, total_s)
+
+    return report
 
 
 def _speakers(diarization: Diarization) -> tuple[Speaker, ...]:

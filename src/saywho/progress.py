@@ -9,10 +9,9 @@ command shows; :func:`format_duration` writes "7 s", "3 min 05 s", "1 h 02 min".
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from rich.console import Console
@@ -85,40 +84,42 @@ def expected_stages(config: PipelineConfig) -> tuple[str, ...]:
 class FileProgress:
     """How far one file is, as a share in [0, 1] of all its ``stages``' work.
 
-    Stages may come in any order (``per-turn`` diarizes before it recognizes); a stage that
-    was left counts as finished. ``done`` means every stage but ``write``. The share never
-    goes back, even when a stage reports less than before.
+    Each stage counts with the largest share it reported, in any order (``per-turn``
+    diarizes before it recognizes) and side by side (diarization runs while Whisper
+    recognizes); ``done`` means every stage but ``write``. The share never goes back.
     """
 
     stages: tuple[str, ...] = tuple(STAGE_WEIGHTS)
     fraction: float = 0.0
     stage: str = ""
-    finished: frozenset[str] = frozenset()
+    shares: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def advance(self, stage: str, done_s: float, total_s: float) -> FileProgress:
         """This progress after ``stage`` reported ``done_s`` of ``total_s`` seconds."""
-        finished = self.finished
-        if self.stage and stage != self.stage:
-            finished = finished | {self.stage}
+        shares = dict(self.shares)
         if stage == "done":
-            finished = finished | (set(self.stages) - {"write"})
-            share = 0.0
+            shares.update((name, 1.0) for name in self.stages if name != "write")
         else:
-            share = _share(done_s, total_s)
+            shares[stage] = max(shares.get(stage, 0.0), _share(done_s, total_s))
         weights = {name: STAGE_WEIGHTS.get(name, 0.0) for name in self.stages}
         total = sum(weights.values())
-        if total <= 0:
-            return dataclasses.replace(self, stage=stage, finished=finished)
-        done = sum(weights[name] for name in finished if name in weights)
-        if stage not in finished:
-            done += weights.get(stage, 0.0) * share
-        fraction = min(1.0, max(self.fraction, done / total))
-        return FileProgress(self.stages, fraction, stage, finished)
+        done = sum(weight * shares.get(name, 0.0) for name, weight in weights.items())
+        fraction = min(1.0, max(self.fraction, done / total)) if total > 0 else self.fraction
+        return FileProgress(self.stages, fraction, stage, MappingProxyType(shares))
 
     @property
     def label(self) -> str:
-        """The stage in words, for the line beside the bar."""
-        return STAGE_NAMES.get(self.stage, self.stage)
+        """The stages under way in words, for the line beside the bar ("recognizing +
+        diarizing"); when none is, the last one reported."""
+        running = [
+            STAGE_NAMES.get(name, name)
+            for name in self.stages
+            if name != "write" and 0.0 < self.shares.get(name, 0.0) < 1.0
+        ]
+        if self.stage not in ("done", "write") and self.stage not in self.stages:
+            running.append(self.stage)
+        names = list(dict.fromkeys(running))
+        return " + ".join(names) if names else STAGE_NAMES.get(self.stage, self.stage)
 
 
 def _share(done_s: float, total_s: float) -> float:

@@ -16,13 +16,18 @@ import numpy.typing as npt
 
 from saywho.timestamps import format_timestamp
 
+SAMPLE_RATE = 16_000
+"""The rate, in Hz, of the audio every stage works on (decoding resamples to it)."""
+
 if TYPE_CHECKING:
     from saywho.config import PipelineConfig
 
 __all__ = [
+    "SAMPLE_RATE",
     "Audio",
     "Diarization",
     "ModelInfo",
+    "Recognition",
     "Span",
     "Speaker",
     "Transcript",
@@ -162,6 +167,15 @@ class Utterance:
     text: str
     words: tuple[Word, ...]
     speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What the recognizer heard, on the clock of the samples it was given."""
+
+    language: str | None
+    language_probability: float | None
+    utterances: tuple[Utterance, ...]
 
 
 @dataclass(frozen=True, slots=True)

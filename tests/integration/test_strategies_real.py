@@ -12,11 +12,10 @@ import pytest
 
 from media import silence, speech_samples
 from saywho import Pipeline
-from saywho.asr.whisper import Recognition
 from saywho.config import STRATEGIES, AttributeConfig
 from saywho.evaluation.score import normalize_text
 from saywho.strategies import spacer_chunks
-from saywho.types import Audio, Diarization, Span, Transcript, Utterance, Word
+from saywho.types import Audio, Diarization, Recognition, Span, Transcript, Utterance, Word
 
 VOICES = ("en+croak", "en-029+f2")
 LINES = (
@@ -56,10 +55,11 @@ def test_spacer_joins_a_long_recording_a_few_turns_at_a_time(
 ) -> None:
     once, truth = dialogue
     audio = Audio(np.concatenate([once.samples, once.samples]), once.sample_rate)
-    pipeline = tiny_pipeline.with_attribute(AttributeConfig(strategy="spacer"))
+    spacer = tiny_pipeline.with_attribute(AttributeConfig(strategy="spacer"))
     # Blocks of 30 s: the six turns (about 35 s joined) are recognized in two pieces.
-    recognize = dataclasses.replace(pipeline.config.recognize, max_block_s=30.0)
-    pipeline.config = dataclasses.replace(pipeline.config, recognize=recognize)
+    recognize = dataclasses.replace(spacer.config.recognize, max_block_s=30.0)
+    config = dataclasses.replace(spacer.config, recognize=recognize)
+    pipeline = Pipeline(config, engines=spacer.engines)
     seen: dict[str, Any] = {}
     transcript = pipeline.transcribe_audio(audio, artifacts=seen.__setitem__)
     spacer_s = pipeline.config.attribute.spacer_s

@@ -25,7 +25,6 @@ from saywho.server.security import (
 )
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadError, receive_upload
-from saywho.server.worker import overall_percent
 
 
 def _add(store: JobStore, count: int = 1) -> list[str]:
@@ -133,15 +132,6 @@ def test_options_are_checked() -> None:
             JobOptions.parse(bad, models)
     options = JobOptions(model="tiny.en", num_speakers=3)
     assert JobOptions.from_json(options.to_json()) == options
-
-
-def test_progress_bands_rise_through_the_stages() -> None:
-    stages = [("decode", 1), ("detect", 0), ("recognize", 5), ("segment", 5), ("embed", 10)]
-    values = [overall_percent(stage, done, 10, diarize=True) for stage, done in stages]
-    assert values == sorted(values) and values[0] < 5 and values[-1] == 98.0
-    assert overall_percent("done", 10, 10, diarize=True) == 100.0
-    assert overall_percent("recognize", 10, 10, diarize=False) == 98.0
-    assert overall_percent("recognize", 1, 0, diarize=True) == 10.0
 
 
 def test_token_is_kept_as_a_private_digest(tmp_path: Path) -> None:

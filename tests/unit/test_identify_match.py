@@ -6,12 +6,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from saywho.config import PipelineConfig
+from saywho.config import EMBEDDING_MODEL, PipelineConfig
 from saywho.errors import VoiceLibraryError
 from saywho.identify.extract import extract_spans, render, resolve_speaker, subtract, union
 from saywho.identify.match import link, match, unit, voice_print
 from saywho.identify.naming import (
-    EMBEDDING_MODEL,
     VoicePrint,
     identify,
     link_speakers,

@@ -109,3 +109,23 @@ def test_the_bar_names_the_stage_beside_the_eta() -> None:
     assert "50%" in line
     assert line.rstrip().endswith("recognizing")
     assert line.index("eta") < line.index("recognizing")
+
+
+def test_stages_side_by_side_each_count_and_both_are_named() -> None:
+    """Diarization runs while Whisper recognizes: their reports interleave."""
+    total = sum(STAGE_WEIGHTS[s] for s in ALL)
+    now = FileProgress(ALL).advance("decode", 1.0, 1.0).advance("detect", 1.0, 1.0)
+    now = now.advance("recognize", 20.0, 100.0).advance("segment", 100.0, 100.0)
+    now = now.advance("embed", 50.0, 100.0).advance("recognize", 40.0, 100.0)
+    expected = (
+        STAGE_WEIGHTS["decode"]
+        + STAGE_WEIGHTS["detect"]
+        + STAGE_WEIGHTS["recognize"] * 0.4
+        + STAGE_WEIGHTS["segment"]
+        + STAGE_WEIGHTS["embed"] * 0.5
+    )
+    assert now.fraction == pytest.approx(expected / total)
+    assert now.label == "recognizing + diarizing"
+    finished = now.advance("embed", 100.0, 100.0)
+    assert finished.label == "recognizing"
+    assert finished.advance("recognize", 100.0, 100.0).label == "recognizing"

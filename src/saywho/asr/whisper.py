@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,18 +13,9 @@ from saywho import models
 from saywho.config import RecognizeConfig
 from saywho.device import resolve_device
 from saywho.errors import ConfigError, ModelError
-from saywho.types import ModelInfo, Span, Utterance, Word
+from saywho.types import ModelInfo, Recognition, Span, Utterance, Word
 
-__all__ = ["Recognition", "WhisperRecognizer"]
-
-
-@dataclass(frozen=True, slots=True)
-class Recognition:
-    """What the recognizer heard, on the clock of the samples it was given."""
-
-    language: str | None
-    language_probability: float | None
-    utterances: tuple[Utterance, ...]
+__all__ = ["WhisperRecognizer"]
 
 
 class WhisperRecognizer:

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho.errors import AudioDecodeError
-from saywho.types import Audio
+from saywho.types import SAMPLE_RATE, Audio
 
 __all__ = [
     "MAX_SAMPLE_RATE",
@@ -40,7 +40,6 @@ __all__ = [
     "duration_text",
 ]
 
-SAMPLE_RATE = 16_000
 MIN_SAMPLE_RATE = 1_000
 """Below this a header is damaged or hostile (telephone speech is 8 kHz)."""
 MAX_SAMPLE_RATE = 768_000

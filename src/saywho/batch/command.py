@@ -37,7 +37,7 @@ from saywho.batch.report import REPORT_NAMES
 from saywho.batch.runner import Backend, BatchResult, run_batch
 from saywho.config import PipelineConfig
 from saywho.errors import ConfigError
-from saywho.identify.command import Naming, add_identify_arguments
+from saywho.identify.command import add_identify_arguments, naming_from_args
 from saywho.progress import format_duration
 
 __all__ = ["register"]
@@ -91,7 +91,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _batch(args: argparse.Namespace, console: Console) -> int:
     formats = options.formats_of(args)
     config = options.build_config(args)
-    naming = Naming.from_args(args)
+    naming = naming_from_args(args)
     if args.link_speakers and "json" not in formats:
         raise ConfigError(
             "--link-speakers reads the speakers back from the JSON results: add json to -f"

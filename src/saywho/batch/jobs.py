@@ -116,9 +116,7 @@ def run_job(pipeline: Pipeline, job: Job, progress: ProgressHook | None = None) 
         if S_ISREG(stat.st_mode):  # a FIFO would block, a device never end: decode refuses them
             digest = sha256_of(job.source)
     try:
-        transcript = pipeline.transcribe(job.source, progress=progress)
-        if job.identification is not None:
-            transcript = job.identification.apply(transcript)
+        transcript = pipeline.transcribe(job.source, progress=progress, voices=job.identification)
         if progress is not None:
             progress("write", 0.0, 1.0)
         _write(transcript, job)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho import models
-from saywho.config import DiarizeConfig
+from saywho.config import EMBEDDING_MODEL, SEGMENTATION_MODEL, DiarizeConfig
 from saywho.device import Resolved
 from saywho.diarize.cluster import assign_to_centroids, closer_elsewhere, cluster_embeddings
 from saywho.diarize.embed import MIN_SAMPLES, Embedder
@@ -39,10 +39,8 @@ from saywho.diarize.segment import (
 )
 from saywho.types import Audio, Diarization, ModelInfo
 
-__all__ = ["EMBEDDING_MODEL", "SEGMENTATION_MODEL", "Diarizer"]
+__all__ = ["Diarizer"]
 
-SEGMENTATION_MODEL = "segmentation-3.0"
-EMBEDDING_MODEL = "campplus-sv-zh-en-common"
 MAX_EMBEDDING_S = 4.0
 RECHECK_MAX_S = 2.0
 _EMBED_BATCH = 16  # requests between progress reports

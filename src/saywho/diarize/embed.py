@@ -11,10 +11,10 @@ import numpy.typing as npt
 
 from saywho.device import Resolved
 from saywho.onnxrt import load_session
+from saywho.types import SAMPLE_RATE
 
 __all__ = ["EMBEDDING_DIM", "Embedder", "fbank"]
 
-RATE = 16_000
 EMBEDDING_DIM = 192
 MIN_SAMPLES = 1_600  # 0.1 s; CAM++ gives NaN below three 25 ms fbank frames
 
@@ -27,11 +27,11 @@ def fbank(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     16 kHz; returns (frames, 80).
     """
     options = knf.FbankOptions()
-    options.frame_opts.samp_freq = RATE
+    options.frame_opts.samp_freq = SAMPLE_RATE
     options.frame_opts.dither = 0.0
     options.mel_opts.num_bins = 80
     computer = knf.OnlineFbank(options)
-    computer.accept_waveform(RATE, samples.tolist())
+    computer.accept_waveform(SAMPLE_RATE, samples.tolist())
     computer.input_finished()
     features = np.array(
         [computer.get_frame(i) for i in range(computer.num_frames_ready)], dtype=np.float32

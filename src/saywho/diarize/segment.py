@@ -19,18 +19,19 @@ from saywho.device import Resolved
 from saywho.diarize.powerset import expected_count, to_multilabel
 from saywho.diarize.reconstruct import FrameGrid
 from saywho.onnxrt import load_session
-from saywho.types import Audio
+from saywho.types import SAMPLE_RATE, Audio
 
 __all__ = ["FRAME_STEP_SAMPLES", "LocalActivity", "Segmenter", "window_starts"]
 
-RATE = 16_000
 WINDOW_SAMPLES = 160_000
 FRAME_STEP_SAMPLES = 270
 RECEPTIVE_FIELD_SAMPLES = 991
 FRAMES_PER_WINDOW = 589
 _BATCH = 4  # windows per session call: as fast as 16, and a quarter of the memory
 
-GRID = FrameGrid(step_s=FRAME_STEP_SAMPLES / RATE, offset_s=RECEPTIVE_FIELD_SAMPLES / 2 / RATE)
+GRID = FrameGrid(
+    step_s=FRAME_STEP_SAMPLES / SAMPLE_RATE, offset_s=RECEPTIVE_FIELD_SAMPLES / 2 / SAMPLE_RATE
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -67,7 +68,7 @@ class Segmenter:
         on_progress: Callable[[float], None] | None = None,
     ) -> LocalActivity:
         """Run the network on every window of ``audio`` (16 kHz), ``step_s`` apart."""
-        step_frames = max(1, round(step_s * RATE / FRAME_STEP_SAMPLES))
+        step_frames = max(1, round(step_s * SAMPLE_RATE / FRAME_STEP_SAMPLES))
         starts = window_starts(audio.samples.shape[0], step_frames)
         activity = np.zeros((starts.shape[0], FRAMES_PER_WINDOW, 3), dtype=np.float32)
         count = np.zeros((starts.shape[0], FRAMES_PER_WINDOW), dtype=np.float32)
@@ -81,7 +82,7 @@ class Segmenter:
                 on_progress(
                     min(
                         audio.duration_s,
-                        (int(batch[-1]) * FRAME_STEP_SAMPLES + WINDOW_SAMPLES) / RATE,
+                        (int(batch[-1]) * FRAME_STEP_SAMPLES + WINDOW_SAMPLES) / SAMPLE_RATE,
                     )
                 )
         # Frames centred past the last sample only saw the last window's zero padding.

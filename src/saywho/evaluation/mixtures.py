@@ -33,7 +33,7 @@ from saywho.atomic import atomic_binary_file, atomic_text_file
 from saywho.audio.decode import decode
 from saywho.config import VadConfig
 from saywho.errors import ConfigError, OutputError, SaywhoError
-from saywho.types import Audio, Span, Turn
+from saywho.types import SAMPLE_RATE, Audio, Span, Turn
 from saywho.vad.silero import SileroVad
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 """Sample rate of clips and mixtures, Hz."""
 
 _TALKATIVENESS = 4.0  # Dirichlet concentration: some speakers talk more, none is silenced

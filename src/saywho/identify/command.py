@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from saywho import models
 from saywho.audio import decode
 from saywho.audio.encode import AUDIO_FORMATS, write_audio
 from saywho.config import DiarizeConfig, PipelineConfig, RecognizeConfig
@@ -31,23 +27,15 @@ from saywho.formats.json import read_json
 from saywho.identify.enroll import Enroller, enroll_from_transcript
 from saywho.identify.extract import extract_spans, render, resolve_speaker
 from saywho.identify.match import DEFAULT_THRESHOLD
-from saywho.identify.naming import (
-    EMBEDDING_MODEL,
-    Identification,
-    VoicePrint,
-    embedding_model_sha256,
-    link_speakers,
-    speech_seconds,
-    with_names,
-)
+from saywho.identify.service import Naming
 from saywho.identify.store import VoiceLibrary, library_path
 from saywho.pipeline import Pipeline
 from saywho.types import Span, Transcript
 
 __all__ = [
-    "Naming",
     "add_identify_arguments",
     "add_naming_arguments",
+    "naming_from_args",
     "register_extract",
     "register_voices",
 ]
@@ -91,98 +79,17 @@ def add_identify_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Naming:
-    """What transcribe does to speakers after the pipeline: identify, link, learn."""
-
-    path: Path
-    prints: tuple[VoicePrint, ...]
-    model_sha256: str | None
-    threshold: float
-    link: bool
-    learn: bool
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Naming:
-        """Read the library (if identification is on) once for the whole batch."""
-        given = getattr(args, "voices", None)
-        path = library_path(given)
-        threshold = float(getattr(args, "identify_threshold", DEFAULT_THRESHOLD))
-        if not -1.0 <= threshold <= 1.0:
-            raise ConfigError(f"--identify-threshold must be in [-1, 1], got {threshold}")
-        wanted = getattr(args, "identify", None)
-        prints: tuple[VoicePrint, ...] = ()
-        sha256 = None
-        learn = bool(getattr(args, "learn", False))
-        # --identify with no library is an error (--learn makes one)
-        if wanted is not False and (path.exists() or (wanted is True and not learn)):
-            sha256 = models.spec(EMBEDDING_MODEL).sha256
-            with VoiceLibrary(path) as library:
-                prints = library.prints(sha256)
-        elif given is not None and wanted is None and not learn:
-            _log.warning("warning: %s: no voice library there yet; speakers keep labels", path)
-        link = bool(getattr(args, "link_speakers", False))
-        if learn and not link:
-            raise ConfigError("--learn needs --link-speakers")
-        return cls(path, prints, sha256, threshold, link, learn)
-
-    @property
-    def identification(self) -> Identification | None:
-        """The identify step alone, or ``None`` when it is off or the library is empty."""
-        if not self.prints or self.model_sha256 is None:
-            return None
-        return Identification(self.prints, self.threshold, self.model_sha256)
-
-    def one(self, transcript: Transcript) -> Transcript:
-        """Name the speakers of one transcript."""
-        identification = self.identification
-        return transcript if identification is None else identification.apply(transcript)
-
-    def batch(self, transcripts: Sequence[Transcript]) -> tuple[tuple[Transcript, ...], list[str]]:
-        """Link labels across the batch (and learn recurring strangers); returns the new
-        transcripts and messages for the user."""
-        if not self.link or not transcripts:
-            return tuple(transcripts), []
-        linked, seen = link_speakers(transcripts, self.threshold)
-        if not self.learn:
-            return linked, []
-        return self._learn(linked, seen)
-
-    def _learn(
-        self,
-        linked: tuple[Transcript, ...],
-        seen: tuple[tuple[str, tuple[int, ...]], ...],
-    ) -> tuple[tuple[Transcript, ...], list[str]]:
-        result, notes = list(linked), []
-        with VoiceLibrary(self.path, create=True) as library:
-            taken = set(library.names())
-            number = 1
-            for label, files in seen:
-                speakers = [(i, s) for i in files for s in linked[i].speakers if s.label == label]
-                unnamed = all(s.name is None and s.centroid is not None for _, s in speakers)
-                if len(files) < 2 or not unnamed:
-                    continue
-                while f"unknown-{number}" in taken:
-                    number += 1
-                name = f"unknown-{number}"
-                taken.add(name)
-                for i, speaker in speakers:
-                    sha256 = embedding_model_sha256(linked[i])
-                    if sha256 is None or speaker.centroid is None:
-                        continue
-                    library.add(
-                        name,
-                        np.array(speaker.centroid, dtype=np.float32),
-                        speech_seconds(linked[i], label),
-                        sha256,
-                        source=f"{linked[i].source}#{label}",
-                    )
-                    result[i] = with_names(result[i], {label: name})
-                notes.append(
-                    f"learned {name} ({label}, heard in {len(files)} files): "
-                    f"saywho voices rename {name} NAME"
-                )
-        return tuple(result), notes
+def naming_from_args(args: argparse.Namespace) -> Naming:
+    """The naming step the flags ask for (:func:`add_naming_arguments`), the library read once."""
+    given = getattr(args, "voices", None)
+    return Naming.open(
+        library_path(given),
+        identify=getattr(args, "identify", None),
+        threshold=float(getattr(args, "identify_threshold", DEFAULT_THRESHOLD)),
+        link=bool(getattr(args, "link_speakers", False)),
+        learn=bool(getattr(args, "learn", False)),
+        chosen=given is not None,
+    )
 
 
 # -- saywho voices ----------------------------------------------------------------------------
@@ -432,9 +339,10 @@ def _extract(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"-o {args.output}: use one of {', '.join(AUDIO_FORMATS)}")
     if args.sample_rate < 8000:
         raise ConfigError("--sample-rate must be at least 8000")
-    naming = Naming.from_args(args)  # a library that cannot be read fails before the work
+    naming = naming_from_args(args)  # a library that cannot be read fails before the work
     found = _read_result(args.result) if args.result is not None else _diarize(args, console)
-    transcript = naming.one(found)  # names from the library as it is now
+    names = naming.identification  # the library as it is now
+    transcript = found if names is None else names.apply(found)
     label = resolve_speaker(transcript, args.speaker)
     spans = extract_spans(transcript.turns, label, transcript.duration_s, exclude=args.exclude)
     audio = decode(args.file, sample_rate=args.sample_rate)

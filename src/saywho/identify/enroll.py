@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho import models
-from saywho.config import DiarizeConfig
+from saywho.config import EMBEDDING_MODEL, DiarizeConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.errors import VoiceLibraryError
-from saywho.identify.naming import EMBEDDING_MODEL, embedding_model_sha256, speech_seconds
+from saywho.identify.naming import embedding_model_sha256, speech_seconds
 from saywho.identify.store import AddOutcome, VoiceLibrary
 from saywho.types import Audio, Span, Transcript
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from saywho.config import EMBEDDING_MODEL
 from saywho.errors import VoiceLibraryError
 from saywho.identify.match import link, match
 from saywho.types import Speaker, Transcript, Turn, Utterance, Word
 
 __all__ = [
-    "EMBEDDING_MODEL",
     "Identification",
     "VoicePrint",
     "embedding_model_sha256",
@@ -34,9 +34,6 @@ __all__ = [
     "speech_seconds",
     "with_names",
 ]
-
-EMBEDDING_MODEL = "campplus-sv-zh-en-common"
-"""Registry name of the model whose embeddings the library holds (the diarizer's CAM++)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -54,6 +51,10 @@ class Identification:
     voices: tuple[VoicePrint, ...]
     threshold: float
     model_sha256: str
+
+    def identification(self) -> Identification:
+        """Itself: a fixed set of voices, as the pipeline's identify stage asks for them."""
+        return self
 
     def apply(self, transcript: Transcript) -> Transcript:
         """``transcript`` with its speakers named (see :func:`identify`)."""

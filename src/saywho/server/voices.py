@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from saywho import models
+from saywho.engines import Voices
 from saywho.identify import DEFAULT_THRESHOLD, default_library_path, enroll_from_transcript
 from saywho.identify import Voice as StoredVoice
 from saywho.identify import VoiceLibrary as Store
-from saywho.identify.naming import EMBEDDING_MODEL, Identification
+from saywho.identify.service import LibraryVoices
 from saywho.types import Transcript
 
 __all__ = ["IdentifyVoices", "Voice", "VoiceLibrary", "open_voice_library"]
@@ -49,8 +49,9 @@ class VoiceLibrary(Protocol):
         """Remove a voice; ``LookupError`` if there is none called ``name``."""
         ...
 
-    def name_speakers(self, transcript: Transcript) -> Transcript:
-        """``transcript`` with the speakers who match an enrolled voice named after it."""
+    def voices(self) -> Voices:
+        """The library as the pipeline's identify stage reads it (in a worker process: it
+        must pickle)."""
         ...
 
 
@@ -88,15 +89,8 @@ class IdentifyVoices:
             _require(library, name)
             library.remove(name)
 
-    def name_speakers(self, transcript: Transcript) -> Transcript:
-        sha256 = models.spec(EMBEDDING_MODEL).sha256
-        if not self.path.exists():
-            return transcript
-        with Store(self.path) as library:
-            prints = library.prints(sha256)
-        if not prints:
-            return transcript
-        return Identification(prints, self.threshold, sha256).apply(transcript)
+    def voices(self) -> LibraryVoices:
+        return LibraryVoices(self.path, self.threshold)
 
 
 def open_voice_library(path: Path | None) -> IdentifyVoices:

@@ -35,17 +35,19 @@ from pathlib import Path
 
 from saywho.atomic import atomic_text_file
 from saywho.config import PipelineConfig
+from saywho.engines import Voices
 from saywho.errors import SaywhoError
 from saywho.formats import write
 from saywho.formats.speakers import has_speakers, speaker_labels
 from saywho.pipeline import Pipeline
+from saywho.progress import FileProgress, expected_stages
 from saywho.server.jobs import Job, JobStore
 from saywho.server.security import without_paths
 from saywho.server.settings import DataDir
 from saywho.server.voices import VoiceLibrary
 from saywho.types import Transcript
 
-__all__ = ["WorkerPool", "overall_percent"]
+__all__ = ["WorkerPool"]
 
 log = logging.getLogger(__name__)
 
@@ -54,33 +56,16 @@ _POLL_S = 0.5
 _STOP_GRACE_S = 3.0  # for a worker to leave its job at a clean shutdown before it is killed
 _PIPELINES_PER_WORKER = 2
 # (first, last) percent of each stage, with and without diarization.
-_BANDS = {
-    "decode": (0.0, 5.0),
-    "detect": (5.0, 10.0),
-    "recognize": (10.0, 60.0),
-    "segment": (60.0, 80.0),
-    "embed": (80.0, 98.0),
-    "done": (100.0, 100.0),
-}
-_BANDS_NO_DIARIZE = {**_BANDS, "recognize": (10.0, 98.0)}
-
-
-def overall_percent(stage: str, done_s: float, total_s: float, *, diarize: bool) -> float:
-    """The job's progress in percent from a stage's own progress (unknown stages: 98)."""
-    first, last = (_BANDS if diarize else _BANDS_NO_DIARIZE).get(stage, (98.0, 98.0))
-    share = min(max(done_s / total_s, 0.0), 1.0) if total_s > 0 else 0.0
-    return first + (last - first) * share
-
-
 # -- what the server and a worker say to each other ----------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class _Task:
-    """Server → worker: transcribe ``media`` with ``config``."""
+    """Server → worker: transcribe ``media`` with ``config``, names from ``voices``."""
 
     config: PipelineConfig
     media: Path
+    voices: Voices
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,17 +217,15 @@ class WorkerPool:
     def _run(self, worker: _Worker, job: Job) -> bool:
         """Run ``job`` on ``worker`` to its end; False if the worker is gone after it."""
         config = job.options.config(self.config)
-        worker.tell(_Task(config, self.paths.media(job.id)))
-        diarize = config.diarize.enabled
+        worker.tell(_Task(config, self.paths.media(job.id), self.voices.voices()))
+        now = FileProgress(expected_stages(config))
         cancelled_at: float | None = None
         while True:
             connection.wait([worker.outbox, worker.process.sentinel], timeout=_POLL_S)
             while (message := worker.receive()) is not None:
                 if isinstance(message, _Progress):
-                    percent = overall_percent(
-                        message.stage, message.done_s, message.total_s, diarize=diarize
-                    )
-                    ours = self.store.progress(job, message.stage, min(percent, 99.0))
+                    now = now.advance(message.stage, message.done_s, message.total_s)
+                    ours = self.store.progress(job, message.stage, min(100 * now.fraction, 99.0))
                     if not ours and cancelled_at is None:  # deleted or re-queued meanwhile
                         worker.tell(_Cancel())
                         cancelled_at = time.monotonic()
@@ -282,7 +265,6 @@ class WorkerPool:
     def _finish(self, job: Job, transcript: Transcript) -> None:
         try:
             transcript = dataclasses.replace(transcript, source=job.filename)
-            transcript = self.voices.name_speakers(transcript)
             with atomic_text_file(self.paths.result(job.id)) as stream:
                 write(transcript, "json", stream)
             speakers = len(speaker_labels(transcript)) if has_speakers(transcript) else None
@@ -366,7 +348,7 @@ def _attempt(
 ) -> _Done | _Failed | _Cancelled:
     try:
         pipeline = _pipeline(pipelines, task.config)
-        return _Done(pipeline.transcribe(task.media, progress=hook))
+        return _Done(pipeline.transcribe(task.media, progress=hook, voices=task.voices))
     except _CancelledError:
         return _Cancelled()
     except MemoryError:

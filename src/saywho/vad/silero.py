@@ -10,13 +10,12 @@ import numpy.typing as npt
 from saywho import models
 from saywho.config import VadConfig
 from saywho.onnxrt import load_session
-from saywho.types import Audio, ModelInfo, Span
+from saywho.types import SAMPLE_RATE, Audio, ModelInfo, Span
 from saywho.vad.regions import speech_regions
 
 __all__ = ["SileroVad"]
 
 _MODEL = "silero-vad-v6"
-_RATE = 16_000
 _WINDOW = 512  # samples per probability: 32 ms at 16 kHz
 _CONTEXT = 64  # samples of the previous window the model sees in front of each window
 _BATCH = 2_000  # windows per session call: as fast as more, and memory stays small
@@ -26,7 +25,7 @@ _STATE_SHAPE = (1, 1, 128)
 class SileroVad:
     """Speech probabilities every 32 ms, and speech regions from them."""
 
-    frame_s = _WINDOW / _RATE
+    frame_s = _WINDOW / SAMPLE_RATE
 
     def __init__(self, path: Path | None = None) -> None:
         path = path if path is not None else models.model_file(_MODEL)
@@ -37,8 +36,8 @@ class SileroVad:
 
     def probabilities(self, audio: Audio) -> npt.NDArray[np.float32]:
         """Speech probability of each 32 ms window of ``audio``; shape (ceil(n / 512),)."""
-        if audio.sample_rate != _RATE:
-            raise ValueError(f"Silero VAD needs {_RATE} Hz audio, got {audio.sample_rate}")
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"Silero VAD needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
         samples = audio.samples
         n_windows = -(-samples.shape[0] // _WINDOW)
         state = np.zeros((2, *_STATE_SHAPE), dtype=np.float32)
