@@ -13,6 +13,7 @@ test: $(VENV)/.installed-dev espeak-ng chromium
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 install: $(VENV)/.installed

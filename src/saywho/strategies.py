@@ -147,7 +147,9 @@ def map_back(
     homes: list[list[int | None]] = []
     failed: set[int] = set()
     for utterance in utterances:
-        homes.append(_homes(utterance.words, layout, starts, spacer_s, failed))
+        found, fails = _homes(utterance.words, layout, starts, spacer_s)
+        homes.append(found)
+        failed.update(fails)
     heard = {home for found in homes for home in found if home is not None}
     for index, placement in enumerate(layout):
         if index not in heard and placement.turn.span.duration >= MIN_HEARD_S:
@@ -164,10 +166,10 @@ def _homes(
     layout: Sequence[Placement],
     starts: list[float],
     spacer_s: float,
-    failed: set[int],
-) -> list[int | None]:
-    """The group of each word (``None``: on a spacer); adds the groups it fails to ``failed``."""
+) -> tuple[list[int | None], set[int]]:
+    """The group of each word (``None``: on a spacer), and the groups the words fail."""
     found: list[int | None] = []
+    failed: set[int] = set()
     previous: int | None = None
     for word in words:
         if word.span is None:
@@ -191,7 +193,7 @@ def _homes(
             for i, p in enumerate(layout[max(0, index - 1) : index + 2], start=max(0, index - 1))
             if p.joined.start < reach.end and p.joined.end > reach.start
         )
-    return found
+    return found, failed
 
 
 def _reaches_another(span: Span, layout: Sequence[Placement], index: int) -> bool:

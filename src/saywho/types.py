@@ -64,7 +64,8 @@ class Span:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Audio:
-    """Mono audio: float32 samples in [-1, 1] at ``sample_rate`` Hz, read-only."""
+    """Mono audio: float32 samples in [-1, 1] at ``sample_rate`` Hz, read-only (a read-only
+    view of the array given, which itself stays as it was)."""
 
     samples: npt.NDArray[np.float32]
     sample_rate: int
@@ -72,7 +73,9 @@ class Audio:
     def __post_init__(self) -> None:
         if self.samples.ndim != 1 or self.samples.dtype != np.float32:
             raise ValueError("Audio samples must be a 1-D float32 array")
-        self.samples.flags.writeable = False
+        view = self.samples.view()
+        view.flags.writeable = False
+        object.__setattr__(self, "samples", view)
 
     @property
     def duration_s(self) -> float:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from saywho.types import Span, Turn, Word
+from saywho.types import Audio, Span, Turn, Word
 
 
 def test_a_span_prints_as_a_clock() -> None:
@@ -35,3 +36,12 @@ def test_an_untimed_word_says_so_when_asked_for_its_time() -> None:
         _ = word.start
     with pytest.raises(ValueError, match="no time"):
         _ = word.end
+
+
+def test_audio_is_read_only_and_leaves_the_callers_array_alone() -> None:
+    samples = np.zeros(16, dtype=np.float32)
+    audio = Audio(samples, 16_000)
+    with pytest.raises(ValueError, match="read-only"):
+        audio.samples[0] = 1.0
+    samples[0] = 0.5  # still the caller's to change
+    assert samples.flags.writeable and audio.samples[0] == 0.5

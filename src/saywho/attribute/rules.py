@@ -87,7 +87,8 @@ def sentence(words: tuple[Word, ...], evidence: Evidence) -> tuple[Word, ...]:
     del evidence
     result = list(words)
     for first, last in _sentences(words):
-        _join_majority(result, first, last)
+        for at, word in _join_majority(words, first, last).items():
+            result[at] = word
     return tuple(result)
 
 
@@ -159,29 +160,32 @@ def _sentences(words: Sequence[Word]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _join_majority(result: list[Word], first: int, last: int) -> None:
-    """Move short, unpaused minority runs of ``result[first:last]`` to its majority speaker."""
+def _join_majority(words: Sequence[Word], first: int, last: int) -> dict[int, Word]:
+    """The words of short, unpaused minority runs of ``words[first:last]`` moved to its
+    majority speaker, by index."""
     counts: dict[str | None, int] = {}
-    for word in result[first:last]:
+    moved: dict[int, Word] = {}
+    for word in words[first:last]:
         if word.span is not None:
             counts[word.speaker] = counts.get(word.speaker, 0) + 1
     ranked = sorted(((n, s) for s, n in counts.items() if s is not None), reverse=True)
     if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
-        return  # nobody, or a tie: no majority to join
+        return moved  # nobody, or a tie: no majority to join
     votes, majority = ranked[0]
     share = votes / sum(counts.values())
-    for run_first, run_last in _runs(result, first, last):
-        run = result[run_first:run_last]
+    for run_first, run_last in _runs(words, first, last):
+        run = words[run_first:run_last]
         if run[0].speaker == majority or any(w.span is None for w in run):
             continue
         if len(run) > MAX_RUN_WORDS or len(run) >= votes:
             continue
-        if _paused(result, run_first, first) or _paused(result, run_last, last):
+        if _paused(words, run_first, first) or _paused(words, run_last, last):
             continue
         for at in range(run_first, run_last):
-            result[at] = dataclasses.replace(
-                result[at], speaker=majority, speaker_confidence=0.5 * share
+            moved[at] = dataclasses.replace(
+                words[at], speaker=majority, speaker_confidence=0.5 * share
             )
+    return moved
 
 
 def _runs(words: Sequence[Word], first: int, last: int) -> list[tuple[int, int]]:

@@ -160,7 +160,9 @@ class Mixture:
     texts: tuple[tuple[Turn, str], ...]
 
     def __post_init__(self) -> None:
-        self.samples.flags.writeable = False
+        view = self.samples.view()  # the caller's array stays as it was
+        view.flags.writeable = False
+        object.__setattr__(self, "samples", view)
 
     @property
     def duration_s(self) -> float:
