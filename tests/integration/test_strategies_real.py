@@ -131,11 +131,10 @@ class NoSpeechDiarizer:
         return Diarization((), (), {})
 
 
-def faked(pipeline: Pipeline, strategy: str, **parts: Any) -> Pipeline:
+def faked(pipeline: Pipeline, strategy: str, **engines: Any) -> Pipeline:
+    """``pipeline`` with ``strategy`` and stand-ins for some of its engines."""
     twin = pipeline.with_attribute(AttributeConfig(strategy=strategy))  # type: ignore[arg-type]
-    for name, part in parts.items():
-        setattr(twin, f"_{name}", part)
-    return twin
+    return Pipeline(twin.config, engines=dataclasses.replace(twin.engines, **engines))
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
