@@ -28,11 +28,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saywho import __version__
 from saywho.audio.probe import probe_media
-from saywho.config import MAX_SPEAKERS
 from saywho.errors import AudioDecodeError, ConfigError, OutputError, SaywhoError
 from saywho.server.guard import COOKIE, Guard
 from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
-from saywho.server.options import JobOptions
+from saywho.server.options import JobOptions, RerunRequest
 from saywho.server.results import (
     UnknownSpeakerError,
     file_name,
@@ -89,18 +88,6 @@ class EnrollRequest(BaseModel):
 class VoiceRename(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-
-
-class RerunRequest(BaseModel):
-    """New options for a job; unset ones take the server's defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-    model: str | None = Field(default=None, max_length=100)
-    language: str | None = Field(default=None, max_length=100)
-    num_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
-    min_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
-    max_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
-    diarize: bool | None = None
 
 
 def create_app(

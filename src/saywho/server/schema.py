@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
-from saywho.config import MAX_SPEAKERS
 from saywho.server.guard import PUBLIC
+from saywho.server.options import form_fields
 
 __all__ = ["ErrorBody", "allowed_methods", "errors", "truthful_openapi", "upload_schema"]
 
@@ -64,37 +64,7 @@ def upload_schema(models: tuple[str, ...]) -> dict[str, Any]:
                                 "items": {"type": "string", "format": "binary"},
                                 "description": "one or more audio or video files (one job each)",
                             },
-                            "model": {
-                                "type": "string",
-                                "enum": list(models),
-                                "description": "a model this server offers",
-                            },
-                            "language": {
-                                "type": "string",
-                                "description": "e.g. en, de; blank: detect",
-                            },
-                            "num_speakers": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_SPEAKERS,
-                                "description": "exactly this many speakers; blank: find out",
-                            },
-                            "min_speakers": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_SPEAKERS,
-                                "description": "at least this many speakers",
-                            },
-                            "max_speakers": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_SPEAKERS,
-                                "description": "at most this many speakers",
-                            },
-                            "diarize": {
-                                "type": "boolean",
-                                "description": "find who speaks when (default: the server's)",
-                            },
+                            **form_fields(models),
                         },
                         "additionalProperties": False,
                     }
