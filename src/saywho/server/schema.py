@@ -8,12 +8,12 @@ server offers. schemathesis checks that the schema and the answers agree
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from saywho.server.guard import PUBLIC
 from saywho.server.options import form_fields
@@ -114,10 +114,14 @@ def truthful_openapi(app: FastAPI, models: tuple[str, ...]) -> Callable[[], dict
     return openapi
 
 
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of ``app`` answers at ``path`` (for ``Allow`` on a 405)."""
+def allowed_methods(routes: Iterable[BaseRoute], path: str) -> list[str]:
+    """Every method some route of ``routes`` answers at ``path`` (for ``Allow`` on a 405).
+
+    ``routes``: the app's own and those of every router it includes, without a prefix (an
+    app may keep an included router as one entry of its ``routes``).
+    """
     methods: set[str] = set()
-    for route in app.routes:
+    for route in routes:
         if isinstance(route, Route) and route.methods and route.path_regex.match(path):
             methods.update(route.methods)
     return sorted(methods)
