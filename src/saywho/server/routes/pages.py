@@ -77,6 +77,12 @@ def router(service: JobService, token: TokenCheck | None) -> APIRouter:
 
 
 def _static(name: str) -> str:
-    if name == "favicon.svg":  # the review page's icon (formats/review), shared
-        return (files("saywho.formats") / "review" / name).read_text(encoding="utf-8")
-    return (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
+    if name == "favicon.svg":  # the review page's icon, shared
+        return _review_asset(name)
+    text = (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
+    return _review_asset("palette.css") + text if name == "style.css" else text
+
+
+def _review_asset(name: str) -> str:
+    """A file of the review page (formats/review) that our pages share."""
+    return (files("saywho.formats") / "review" / name).read_text(encoding="utf-8")
