@@ -46,22 +46,21 @@ def parse_duration_s(text: str) -> float:
 class Option:
     """One option: the config field it sets, and how the command line and the server show it.
 
-    ``stage`` is a field of :class:`PipelineConfig` and ``field`` a field of that stage's
-    config; ``enabled`` makes the option the stage's on/off switch, named after the stage.
-    ``help`` is the ``--help`` text, where ``{default}`` stands for the field's default
-    (``on``/``off`` for a boolean) and ``{stage}`` for the stage's default config.
-    ``group`` is the family of flags it joins; ``flag`` the flag when it is not
-    ``--`` + the name with dashes (``None``: no flag, a command sets it). ``switch`` spells a
+    ``setting`` is ``stage.field`` as in a config file (``recognize.beam_size``); an
+    ``enabled`` field makes the option the stage's on/off switch, named after the stage.
+    ``group`` is the family of flags it joins. ``help`` is the ``--help`` text, where
+    ``{default}`` stands for the field's default (``on``/``off`` for a boolean) and
+    ``{stage}`` for the stage's default config. ``flag`` is the flag where it is not ``--``
+    and the name with dashes (``None``: no flag, a command sets the value). ``switch`` spells a
     boolean flag, ``parse`` and ``metavar`` replace argparse's own for the value.
     ``client`` marks an option a server client may set (every other one is the server's
     to choose); its text is the option's description in the API. ``minimum`` and ``maximum``
     bound a number there.
     """
 
-    stage: str
-    field: str
-    help: str
+    setting: str
     group: Group | None
+    help: str
     flag: str | None = ""
     switch: Switch = "both"
     parse: Callable[[str], Any] | None = None
@@ -69,6 +68,16 @@ class Option:
     client: str | None = None
     minimum: int | None = None
     maximum: int | None = None
+
+    @property
+    def stage(self) -> str:
+        """The :class:`PipelineConfig` field (a stage's config) that the option is in."""
+        return self.setting.partition(".")[0]
+
+    @property
+    def field(self) -> str:
+        """The field of the stage's config that the option sets."""
+        return self.setting.partition(".")[2]
 
     @property
     def name(self) -> str:
@@ -93,17 +102,13 @@ class Option:
     @property
     def kind(self) -> type:
         """The value's type: ``str``, ``int``, ``float`` or ``bool`` (a choice is a ``str``)."""
-        hint = self.hint
-        if typing.get_origin(hint) in (typing.Union, types.UnionType):
-            (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if typing.get_origin(hint) is Literal:
-            return str
-        return typing.cast(type, hint)
+        hint = _without_none(self.hint)
+        return str if typing.get_origin(hint) is Literal else typing.cast(type, hint)
 
     @property
     def choices(self) -> tuple[str, ...] | None:
         """The values a ``Literal`` field allows, in order; ``None``: any of its type."""
-        hint = self.hint
+        hint = _without_none(self.hint)
         return typing.get_args(hint) if typing.get_origin(hint) is Literal else None
 
     @property
@@ -118,87 +123,96 @@ class Option:
         return self.help.format(default=shown, stage=_stage_default(self.stage))
 
 
+def _without_none(hint: Any) -> Any:
+    """``X`` of ``X | None``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return hint
+
+
 def _stage_default(stage: str) -> Any:
     return getattr(PipelineConfig(), stage)
 
 
-def _hint(field: str, what: str) -> Option:
-    return Option(
-        "diarize", field, f"{what} speakers", "speakers",
-        client=f"{what} speakers", minimum=1, maximum=MAX_SPEAKERS,
-    )  # fmt: skip
+def _hint(setting: str, help: str) -> Option:
+    """A speaker-count hint: the same words on the command line and in the API."""
+    return Option(setting, "speakers", help, client=help, minimum=1, maximum=MAX_SPEAKERS)
 
 
 # The order is that of the --help text within each group (and of the server's fields).
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "recognize", "model", "{default} (default), tiny.en, a CTranslate2 model directory, "
-        "or a hub name", "recognize", client="a model this server offers",
+        "recognize.model", "recognize",
+        "{default} (default), tiny.en, a CTranslate2 model directory, or a hub name",
+        client="a model this server offers",
     ),
     Option(
-        "recognize", "language", "language code such as en or de (default: detect)",
-        "recognize", client="e.g. en, de; blank: detect",
+        "recognize.language", "recognize", "language code such as en or de (default: detect)",
+        client="e.g. en, de; blank: detect",
     ),
-    Option("recognize", "task", "{default} (default), or translate into English", "recognize"),
-    Option("recognize", "initial_prompt", "text that primes the vocabulary and style", "recognize"),
-    Option("recognize", "hotwords", "words to favour (names, jargon)", "recognize"),
-    Option("recognize", "beam_size", "beam search width (default {default})", "recognize"),
+    Option("recognize.task", "recognize", "{default} (default), or translate into English"),
+    Option("recognize.initial_prompt", "recognize", "text that primes the vocabulary and style"),
+    Option("recognize.hotwords", "recognize", "words to favour (names, jargon)"),
+    Option("recognize.beam_size", "recognize", "beam search width (default {default})"),
     Option(
-        "recognize", "best_of",
-        "candidates sampled at a temperature above 0 (default {default})", "recognize",
+        "recognize.best_of", "recognize",
+        "candidates sampled at a temperature above 0 (default {default})",
     ),
-    Option("recognize", "patience", "beam search patience (default {default})", "recognize"),
+    Option("recognize.patience", "recognize", "beam search patience (default {default})"),
     Option(
-        "recognize", "temperature", "decoding temperature to start at (default {default:g}; "
-        "retried {stage.temperature_increment} higher where the result fails, up to 1: "
-        "temperature_increment in [recognize])", "recognize",
-    ),
-    Option(
-        "recognize", "condition_on_previous_text", "prompt each 30 s window with the text "
-        "before it (default: {default}; off can stop a repetition loop)", "recognize",
+        "recognize.temperature", "recognize",
+        "decoding temperature to start at (default {default:g}; retried "
+        "{stage.temperature_increment} higher where the result fails, up to 1: "
+        "temperature_increment in [recognize])",
     ),
     Option(
-        "recognize", "batch_size", "decode this many 30 s windows at once (faster-whisper's "
-        "batched pipeline; default: one after the other)", "recognize",
-    ),
-    Option("recognize", "compute_type", "{default} (default), float32, float16, …", "recognize"),
-    Option(
-        "recognize", "device", "{default} (default), cuda (an NVIDIA GPU; diarization too "
-        "where onnxruntime has its CUDA provider), or auto (cuda where a GPU is found)",
-        "recognize",
+        "recognize.condition_on_previous_text", "recognize",
+        "prompt each 30 s window with the text before it (default: {default}; off can stop "
+        "a repetition loop)",
     ),
     Option(
-        "diarize", "num_speakers", "the number of speakers, if known", "speakers",
+        "recognize.batch_size", "recognize",
+        "decode this many 30 s windows at once (faster-whisper's batched pipeline; "
+        "default: one after the other)",
+    ),
+    Option("recognize.compute_type", "recognize", "{default} (default), float32, float16, …"),
+    Option(
+        "recognize.device", "recognize",
+        "{default} (default), cuda (an NVIDIA GPU; diarization too where onnxruntime has "
+        "its CUDA provider), or auto (cuda where a GPU is found)",
+    ),
+    Option(
+        "diarize.num_speakers", "speakers", "the number of speakers, if known",
         client="exactly this many speakers; blank: find out", minimum=1, maximum=MAX_SPEAKERS,
     ),
-    _hint("min_speakers", "at least this many"),
-    _hint("max_speakers", "at most this many"),
-    Option("vad", "enabled", "skip voice activity detection", "recognize", switch="off"),
+    _hint("diarize.min_speakers", "at least this many speakers"),
+    _hint("diarize.max_speakers", "at most this many speakers"),
+    Option("vad.enabled", "recognize", "skip voice activity detection", switch="off"),
     Option(
-        "diarize", "enabled", "skip speaker diarization", "recognize", switch="off",
+        "diarize.enabled", "recognize", "skip speaker diarization", switch="off",
         client="find who speaks when (default: the server's)",
     ),
     Option(
-        "attribute", "strategy", "{default} (default): recognize the whole file, then give "
-        "words speakers; per-turn: recognize each speaker turn; spacer: join turns with "
-        "silence, recognize once", "recognize",
+        "attribute.strategy", "recognize",
+        "{default} (default): recognize the whole file, then give words speakers; "
+        "per-turn: recognize each speaker turn; spacer: join turns with silence, recognize once",
     ),
-    Option("recognize", "enabled", "", None, flag=None),  # `saywho diarize` turns it off
+    Option("recognize.enabled", None, "", flag=None),  # `saywho diarize` turns it off
     Option(
-        "write", "max_line_width", "subtitle line width in characters, speaker label "
-        "included (default {default})", "subtitles",
+        "write.max_line_width", "subtitles",
+        "subtitle line width in characters, speaker label included (default {default})",
     ),
-    Option("write", "max_line_count", "lines per subtitle (default {default})", "subtitles"),
+    Option("write.max_line_count", "subtitles", "lines per subtitle (default {default})"),
     Option(
-        "write", "highlight_words", "underline each word in the subtitles while it is spoken "
-        "(karaoke style)", "subtitles", switch="on",
+        "write.highlight_words", "subtitles",
+        "underline each word in the subtitles while it is spoken (karaoke style)", switch="on",
     ),
     Option(
-        "decode", "max_duration_s", "refuse a file whose audio is longer than this: seconds, "
-        "or 90m, 4h (default: no limit)", "input",
+        "decode.max_duration_s", "input",
+        "refuse a file whose audio is longer than this: seconds, or 90m, 4h (default: no limit)",
         flag="--max-duration", parse=parse_duration_s, metavar="DURATION",
     ),
-    Option("recognize", "threads", "CPU threads (default: all cores)", "threads"),
+    Option("recognize.threads", "threads", "CPU threads (default: all cores)"),
 )  # fmt: skip
 
 
