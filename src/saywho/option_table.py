@@ -1,10 +1,11 @@
 """Every option a user sets for one run, in one table.
 
-The ``saywho transcribe``, ``diarize`` and ``batch`` flags (:mod:`saywho.options`), the keys
-of :func:`saywho.config.config_from_options`, and, for the options marked as a client's, the
-server's job options, request model and upload form (:mod:`saywho.server.options`) are all
-made from :data:`OPTIONS`. An option names the config field it sets; its type, default and
-choices are read from that field, never written here again. Adding an option is one row.
+The ``saywho transcribe``, ``diarize`` and ``batch`` flags and the keys that
+:func:`saywho.options.build_config` reads from them, and, for the options marked as a
+client's, the server's job options, re-run body and upload form (:mod:`saywho.server.options`)
+are all made from :data:`OPTIONS`. An option names the config field it sets; its type,
+default and choices are read from that field, never written here again. Adding an option:
+its field in the stage's config (:mod:`saywho.config`), one row here, and its use.
 """
 
 from __future__ import annotations
