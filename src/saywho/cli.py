@@ -117,7 +117,7 @@ def _add_job_arguments(parser: argparse.ArgumentParser, default_formats: str) ->
     options.add_formats_option(parser, default_formats)
     options.add_speaker_options(parser)
     options.add_input_options(parser)
-    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    options.add_threads_option(parser)
     options.add_config_option(parser)
     voices_command.add_naming_arguments(parser)
     _add_common(parser)

@@ -1,7 +1,8 @@
 """Command-line options shared by ``saywho transcribe``, ``diarize`` and ``batch``.
 
-Each function adds one family of options to an argparse parser; :func:`build_config` turns
-the parsed values (defaults < ``--config`` TOML file < flags) into a :class:`PipelineConfig`.
+Each function adds one family of the options of :data:`saywho.option_table.OPTIONS` to an
+argparse parser; :func:`build_config` turns the parsed values (defaults < ``--config`` TOML
+file < flags) into a :class:`PipelineConfig`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from saywho.config import DEVICES, STRATEGIES, PipelineConfig, config_from_options, merge_config
+from saywho.config import PipelineConfig, config_from_options, merge_config
 from saywho.errors import ConfigError
 from saywho.formats import FORMATS, parse_formats
+from saywho.option_table import OPTIONS, Group, Option, option_names, parse_duration_s
 
 __all__ = [
     "add_config_option",
@@ -22,104 +24,68 @@ __all__ = [
     "add_recognize_options",
     "add_speaker_options",
     "add_subtitle_options",
+    "add_threads_option",
     "build_config",
     "formats_of",
     "parse_duration_s",
 ]
 
-_KEYS = (
-    *("model", "language", "task", "initial_prompt", "hotwords", "beam_size", "compute_type"),
-    *("best_of", "patience", "temperature", "condition_on_previous_text", "device"),
-    "batch_size",
-    *("threads", "num_speakers", "min_speakers", "max_speakers", "vad", "diarize", "recognize"),
-    *("strategy", "max_duration_s"),
-    *("max_line_width", "max_line_count", "highlight_words"),
-)
-
 
 def add_recognize_options(parser: argparse.ArgumentParser) -> None:
     """Model, language, decoding, VAD and diarization switches, and the strategy."""
-    parser.add_argument(
-        "--model", help="base (default), tiny.en, a CTranslate2 model directory, or a hub name"
-    )
-    parser.add_argument("--language", help="language code such as en or de (default: detect)")
-    parser.add_argument("--task", choices=("transcribe", "translate"))
-    parser.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
-    parser.add_argument("--hotwords", help="words to favour (names, jargon)")
-    parser.add_argument("--beam-size", type=int, help="beam search width (default 5)")
-    parser.add_argument(
-        "--best-of", type=int, help="candidates sampled at a temperature above 0 (default 5)"
-    )
-    parser.add_argument("--patience", type=float, help="beam search patience (default 1.0)")
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        help="decoding temperature to start at (default 0; retried 0.2 higher where "
-        "the result fails, up to 1: temperature_increment in [recognize])",
-    )
-    parser.add_argument(
-        "--condition-on-previous-text",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="prompt each 30 s window with the text before it (default: on; off can stop "
-        "a repetition loop)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        help="decode this many 30 s windows at once (faster-whisper's batched pipeline; "
-        "default: one after the other)",
-    )
-    parser.add_argument("--compute-type", help="int8 (default), float32, float16, …")
-    parser.add_argument(
-        "--device",
-        choices=DEVICES,
-        help="cpu (default), cuda (an NVIDIA GPU; diarization too where onnxruntime has "
-        "its CUDA provider), or auto (cuda where a GPU is found)",
-    )
-    parser.add_argument(
-        "--no-vad",
-        dest="vad",
-        action="store_false",
-        default=None,
-        help="skip voice activity detection",
-    )
-    parser.add_argument(
-        "--no-diarize",
-        dest="diarize",
-        action="store_false",
-        default=None,
-        help="skip speaker diarization",
-    )
-    parser.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        help="attribute (default): recognize the whole file, then give words speakers; "
-        "per-turn: recognize each speaker turn; spacer: join turns with silence, recognize once",
-    )
+    _add_group(parser, "recognize")
 
 
 def add_speaker_options(parser: argparse.ArgumentParser) -> None:
     """The speaker-count hints."""
-    parser.add_argument("--num-speakers", type=int, help="the number of speakers, if known")
-    parser.add_argument("--min-speakers", type=int, help="at least this many speakers")
-    parser.add_argument("--max-speakers", type=int, help="at most this many speakers")
+    _add_group(parser, "speakers")
 
 
 def add_subtitle_options(parser: argparse.ArgumentParser) -> None:
     """The subtitle layout (srt, vtt), as whisperX names it; the rest is in ``[write]``."""
-    parser.add_argument(
-        "--max-line-width",
-        type=int,
-        help="subtitle line width in characters, speaker label included (default 42)",
-    )
-    parser.add_argument("--max-line-count", type=int, help="lines per subtitle (default 2)")
-    parser.add_argument(
-        "--highlight-words",
-        action="store_true",
-        default=None,
-        help="underline each word in the subtitles while it is spoken (karaoke style)",
-    )
+    _add_group(parser, "subtitles")
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """``--max-duration``: the longest audio a file may decode to."""
+    _add_group(parser, "input")
+
+
+def add_threads_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--threads``, with the command's own ``help`` where its meaning differs."""
+    _add_group(parser, "threads", help)
+
+
+def _add_group(parser: argparse.ArgumentParser, group: Group, help: str | None = None) -> None:
+    for option in OPTIONS:
+        if option.group == group:
+            _add_flag(parser, option, help or option.help_text())
+
+
+def _add_flag(parser: argparse.ArgumentParser, option: Option, help: str) -> None:
+    """The option's flag; its value stays ``None`` unless given, so that a config file's
+    value is not overridden by a default."""
+    if option.kind is not bool:
+        parser.add_argument(
+            *option.flags,
+            dest=option.name,
+            type=option.parse or option.kind,
+            choices=option.choices,
+            metavar=option.metavar,
+            default=None,
+            help=help,
+        )
+    elif option.switch == "both":
+        parser.add_argument(
+            *option.flags,
+            dest=option.name,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=help,
+        )
+    else:
+        action = "store_true" if option.switch == "on" else "store_false"
+        parser.add_argument(*option.flags, dest=option.name, action=action, default=None, help=help)
 
 
 def add_formats_option(parser: argparse.ArgumentParser, default: str) -> None:
@@ -140,33 +106,6 @@ def formats_of(args: argparse.Namespace) -> tuple[str, ...]:
     return parse_formats(",".join(given) if given else args.default_formats)
 
 
-def add_input_options(parser: argparse.ArgumentParser) -> None:
-    """``--max-duration``: the longest audio a file may decode to."""
-    parser.add_argument(
-        "--max-duration",
-        dest="max_duration_s",
-        type=parse_duration_s,
-        metavar="DURATION",
-        help="refuse a file whose audio is longer than this: seconds, or 90m, 4h "
-        "(default: no limit)",
-    )
-
-
-def parse_duration_s(text: str) -> float:
-    """``"90"``, ``"90s"``, ``"45m"`` or ``"4h"`` in seconds; argparse reports a bad one."""
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    number, scale = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1.0)
-    try:
-        seconds = float(number) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a duration: {text!r} (say 3600, 90m or 4h)"
-        ) from None
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive duration, got {text!r}")
-    return seconds
-
-
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """``--config FILE.toml``."""
     parser.add_argument(
@@ -181,7 +120,7 @@ def build_config(args: argparse.Namespace) -> PipelineConfig:
     config = PipelineConfig()
     if getattr(args, "config", None) is not None:
         config = merge_config(config, _read_toml(args.config))
-    return config_from_options(config, {key: getattr(args, key, None) for key in _KEYS})
+    return config_from_options(config, {key: getattr(args, key, None) for key in option_names()})
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

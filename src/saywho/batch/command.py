@@ -69,10 +69,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="run on Ray: a cluster address (auto, HOST:PORT, ray://HOST:PORT) or none to "
         "start a local Ray instance",
     )  # fmt: skip
-    parser.add_argument(
-        "--threads", type=int,
-        help="CPU threads per worker (local default: cores / workers; Ray default: 1)",
-    )  # fmt: skip
+    options.add_threads_option(
+        parser, help="CPU threads per worker (local default: cores / workers; Ray default: 1)"
+    )
     options.add_recognize_options(parser)
     options.add_subtitle_options(parser)
     options.add_speaker_options(parser)

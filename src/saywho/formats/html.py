@@ -104,7 +104,7 @@ def render_review(
     transcript = dataclasses.replace(
         transcript, utterances=speaker_runs(transcript.utterances, gap_s=gap_s)
     )
-    css = _asset("review.css")
+    css = _asset("palette.css") + _asset("review.css")  # the palette: the server's too
     script = _asset("review.js")
     labels = speaker_labels(transcript)
     title = PurePath(transcript.source).name or "transcript"

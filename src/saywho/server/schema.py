@@ -8,15 +8,15 @@ server offers. schemathesis checks that the schema and the answers agree
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from saywho.config import MAX_SPEAKERS
 from saywho.server.guard import PUBLIC
+from saywho.server.options import form_fields
 
 __all__ = ["ErrorBody", "allowed_methods", "errors", "truthful_openapi", "upload_schema"]
 
@@ -64,37 +64,7 @@ def upload_schema(models: tuple[str, ...]) -> dict[str, Any]:
                                 "items": {"type": "string", "format": "binary"},
                                 "description": "one or more audio or video files (one job each)",
                             },
-                            "model": {
-                                "type": "string",
-                                "enum": list(models),
-                                "description": "a model this server offers",
-                            },
-                            "language": {
-                                "type": "string",
-                                "description": "e.g. en, de; blank: detect",
-                            },
-                            "num_speakers": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_SPEAKERS,
-                                "description": "exactly this many speakers; blank: find out",
-                            },
-                            "min_speakers": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_SPEAKERS,
-                                "description": "at least this many speakers",
-                            },
-                            "max_speakers": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_SPEAKERS,
-                                "description": "at most this many speakers",
-                            },
-                            "diarize": {
-                                "type": "boolean",
-                                "description": "find who speaks when (default: the server's)",
-                            },
+                            **form_fields(models),
                         },
                         "additionalProperties": False,
                     }
@@ -144,10 +114,14 @@ def truthful_openapi(app: FastAPI, models: tuple[str, ...]) -> Callable[[], dict
     return openapi
 
 
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of ``app`` answers at ``path`` (for ``Allow`` on a 405)."""
+def allowed_methods(routes: Iterable[BaseRoute], path: str) -> list[str]:
+    """Every method some route of ``routes`` answers at ``path`` (for ``Allow`` on a 405).
+
+    ``routes``: the app's own and those of every router it includes, without a prefix (an
+    app may keep an included router as one entry of its ``routes``).
+    """
     methods: set[str] = set()
-    for route in app.routes:
+    for route in routes:
         if isinstance(route, Route) and route.methods and route.path_regex.match(path):
             methods.update(route.methods)
     return sorted(methods)
