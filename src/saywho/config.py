@@ -230,7 +230,8 @@ class DiarizeConfig:
     Codecs pull different voices together, so each recording may lower ``cluster_threshold``
     to the midpoint of its own different-people pairs (two local speakers of one window) and
     same-person pairs (one local speaker followed across windows), never below
-    ``threshold_floor`` (see ``saywho.diarize.calibrate``; ``None``: the threshold is fixed).
+    ``threshold_floor`` (see ``saywho.diarize.calibrate``; ``None``, or a floor at or above
+    ``cluster_threshold``: the threshold is fixed).
     """
 
     enabled: bool = True
@@ -255,12 +256,8 @@ class DiarizeConfig:
             raise ConfigError("diarize.window_step_s must be between 0.5 and 10 seconds")
         if not 0.0 < self.cluster_threshold < 2.0:
             raise ConfigError("diarize.cluster_threshold must be between 0 and 2 (cosine distance)")
-        if self.threshold_floor is not None and not (
-            0.0 < self.threshold_floor <= self.cluster_threshold
-        ):
-            raise ConfigError(
-                "diarize.threshold_floor must be above 0 and at most cluster_threshold"
-            )
+        if self.threshold_floor is not None and not 0.0 < self.threshold_floor < 2.0:
+            raise ConfigError("diarize.threshold_floor must be between 0 and 2 (cosine distance)")
         if not 0.0 <= self.cannot_link <= 2.0:
             raise ConfigError("diarize.cannot_link must be between 0 and 2 (cosine distance)")
         if self.distinct_speaker is not None and not 0.0 < self.distinct_speaker < 2.0:

@@ -85,6 +85,7 @@ def test_the_threshold_is_the_midpoint_of_the_two_medians_within_its_bounds() ->
     assert found == pytest.approx((different + alike) / 2, abs=1e-5)
     assert found < 0.5
     assert calibrated_threshold(prints, windows, same, default=0.6, floor=0.55) == 0.55
+    assert calibrated_threshold(prints, windows, same, default=0.6, floor=0.7) == 0.6
 
 
 def test_one_voice_split_by_segmentation_keeps_the_default() -> None:
@@ -135,7 +136,8 @@ def test_same_speaker_pairs_of_a_recording_shorter_than_the_hop() -> None:
 
 def test_threshold_floor_is_checked() -> None:
     assert DiarizeConfig(threshold_floor=None).threshold_floor is None
-    with pytest.raises(ConfigError, match="threshold_floor"):
-        DiarizeConfig(threshold_floor=0.7)
+    assert DiarizeConfig(cluster_threshold=0.4).threshold_floor == 0.5  # then: fixed at 0.4
     with pytest.raises(ConfigError, match="threshold_floor"):
         DiarizeConfig(threshold_floor=0.0)
+    with pytest.raises(ConfigError, match="threshold_floor"):
+        DiarizeConfig(threshold_floor=2.0)

@@ -13,9 +13,9 @@ both kinds:
 
 When there are enough of both and the different pairs do look different (their median is at
 least the default threshold), the threshold is the midpoint of the two medians, never above
-the default and never below ``floor``. Otherwise the default stands: in a one-speaker recording
-the "different" pairs are one voice that segmentation split in two, and lowering the threshold
-there would split the speaker.
+the default and never below ``floor`` (a floor at or above the default keeps the default).
+Otherwise the default stands: in a one-speaker recording the "different" pairs are one voice
+that segmentation split in two, and lowering the threshold there would split the speaker.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def calibrated_threshold(
     if different_median < default:
         return default
     midpoint = (different_median + float(np.median(_distances(unit, same)))) / 2
-    return float(np.clip(midpoint, floor, default))
+    return float(np.clip(midpoint, min(floor, default), default))
 
 
 def same_speaker_pairs(
