@@ -234,6 +234,11 @@ class DiarizeConfig:
     ``min_speaker_s``) stays a speaker of its own when its centroid is farther than
     ``distinct_speaker`` from every heavier one and the short stretches that sound most like
     it bring it to ``min_speaker_s`` (``None``: light clusters are always folded).
+    Codecs pull different voices together, so each recording may lower ``cluster_threshold``
+    to the midpoint of its own different-people pairs (two local speakers of one window) and
+    same-person pairs (one local speaker followed across windows), never below
+    ``threshold_floor`` (see ``saywho.diarize.calibrate``; ``None``, or a floor at or above
+    ``cluster_threshold``: the threshold is fixed).
     """
 
     enabled: bool = True
@@ -251,12 +256,15 @@ class DiarizeConfig:
     count_threshold: float = 0.4
     cannot_link: float = 1.0
     distinct_speaker: float | None = 0.7
+    threshold_floor: float | None = 0.5
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:
             raise ConfigError("diarize.window_step_s must be between 0.5 and 10 seconds")
         if not 0.0 < self.cluster_threshold < 2.0:
             raise ConfigError("diarize.cluster_threshold must be between 0 and 2 (cosine distance)")
+        if self.threshold_floor is not None and not 0.0 < self.threshold_floor < 2.0:
+            raise ConfigError("diarize.threshold_floor must be between 0 and 2 (cosine distance)")
         if not 0.0 <= self.cannot_link <= 2.0:
             raise ConfigError("diarize.cannot_link must be between 0 and 2 (cosine distance)")
         if self.distinct_speaker is not None and not 0.0 < self.distinct_speaker < 2.0:

@@ -31,7 +31,13 @@ from scipy.spatial.distance import pdist
 
 from saywho.config import SpeakerHints
 
-__all__ = ["Clustering", "assign_to_centroids", "closer_elsewhere", "cluster_embeddings"]
+__all__ = [
+    "Clustering",
+    "assign_to_centroids",
+    "closer_elsewhere",
+    "cluster_embeddings",
+    "same_window_pairs",
+]
 
 UNASSIGNED = -1
 
@@ -149,13 +155,13 @@ def _distances(
     condensed: npt.NDArray[np.float64] = pdist(unit.astype(np.float64), metric="cosine")
     np.clip(condensed, 0.0, 2.0, out=condensed)
     if windows is not None and cannot_link > 0.0:
-        first, second = _same_window_pairs(windows)
+        first, second = same_window_pairs(windows)
         n = unit.shape[0]
         condensed[n * first - first * (first + 1) // 2 + (second - first - 1)] += cannot_link
     return condensed
 
 
-def _same_window_pairs(
+def same_window_pairs(
     windows: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Index pairs ``(i, j)``, ``i < j``, of prints from the same window."""

@@ -10,6 +10,7 @@ local speakers per 10 s window (segmentation-3.0, windows ``window_step_s`` apar
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy.typing as npt
 from saywho import models
 from saywho.config import EMBEDDING_MODEL, SEGMENTATION_MODEL, DiarizeConfig
 from saywho.device import Resolved
+from saywho.diarize.calibrate import calibrated_threshold, same_speaker_pairs
 from saywho.diarize.cluster import assign_to_centroids, closer_elsewhere, cluster_embeddings
 from saywho.diarize.embed import MIN_SAMPLES, Embedder
 from saywho.diarize.reconstruct import (
@@ -32,6 +34,7 @@ from saywho.diarize.requests import EmbeddingRequest, embedding_requests, frames
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
     GRID,
+    RATE,
     RECEPTIVE_FIELD_SAMPLES,
     WINDOW_SAMPLES,
     LocalActivity,
@@ -115,10 +118,13 @@ class Diarizer:
             reliable[:] = True
         weights = np.array([r.seconds for r in requests], dtype=np.float64)
         windows = np.array([r.window for r in requests], dtype=np.int64)
+        speakers = np.array([r.speaker for r in requests], dtype=np.int64)
         clustering = cluster_embeddings(
             embeddings[reliable],
             weights[reliable],
-            threshold=self.config.cluster_threshold,
+            threshold=self._threshold(
+                local, embeddings[reliable], windows[reliable], speakers[reliable]
+            ),
             min_cluster_s=self.config.min_speaker_s,
             hints=self.config.hints,
             windows=windows[reliable],
@@ -129,7 +135,7 @@ class Diarizer:
         )
         matched = assign_to_centroids(embeddings, windows, clustering.centroids)  # (n,)
         assignment = np.full((local.activity.shape[0], 3), -1, dtype=np.int64)
-        assignment[windows, [r.speaker for r in requests]] = matched
+        assignment[windows, speakers] = matched
         activity = frame_activity(
             local.activity,
             local.window_start,
@@ -141,6 +147,24 @@ class Diarizer:
         )
         activity = self._recheck_short_turns(audio, activity, clustering.centroids)
         return self._result(activity, clustering.centroids, audio.duration_s)
+
+    def _threshold(
+        self,
+        local: LocalActivity,
+        embeddings: npt.NDArray[np.float32],
+        windows: npt.NDArray[np.int64],
+        speakers: npt.NDArray[np.int64],
+    ) -> float:
+        """The merge threshold for this recording, calibrated on its own pairs if asked."""
+        floor = self.config.threshold_floor
+        if floor is None:
+            return self.config.cluster_threshold
+        window_s = WINDOW_SAMPLES / RATE
+        hop = math.ceil(window_s / self.config.window_step_s)  # windows that share no audio
+        same = same_speaker_pairs(local.activity, local.window_start, windows, speakers, hop)
+        return calibrated_threshold(
+            embeddings, windows, same, default=self.config.cluster_threshold, floor=floor
+        )
 
     def _recheck_short_turns(
         self, audio: Audio, activity: FrameActivity, centroids: npt.NDArray[np.float32]
