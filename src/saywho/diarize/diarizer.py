@@ -34,13 +34,12 @@ from saywho.diarize.requests import EmbeddingRequest, embedding_requests, frames
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
     GRID,
-    RATE,
     RECEPTIVE_FIELD_SAMPLES,
     WINDOW_SAMPLES,
     LocalActivity,
     Segmenter,
 )
-from saywho.types import Audio, Diarization, ModelInfo
+from saywho.types import SAMPLE_RATE, Audio, Diarization, ModelInfo
 
 __all__ = ["Diarizer"]
 
@@ -159,7 +158,7 @@ class Diarizer:
         floor = self.config.threshold_floor
         if floor is None:
             return self.config.cluster_threshold
-        window_s = WINDOW_SAMPLES / RATE
+        window_s = WINDOW_SAMPLES / SAMPLE_RATE
         hop = math.ceil(window_s / self.config.window_step_s)  # windows that share no audio
         same = same_speaker_pairs(local.activity, local.window_start, windows, speakers, hop)
         return calibrated_threshold(
