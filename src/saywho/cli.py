@@ -161,12 +161,13 @@ def _transcribe(args: argparse.Namespace, console: Console) -> int:
             if path in refused:
                 continue
             results.append(_transcribe_one(pipeline, path, stem, progress, naming, write))
+    linked = True
     if naming.link:
-        results = _link_speakers(
+        results, linked = _link_speakers(
             console, naming, results, _Writer(args.output_dir, formats, embed_media)
         )
     _print_summary(console, results)
-    if any(r.error for r in results):
+    if any(r.error for r in results) or not linked:
         return EXIT_FAILED
     return EXIT_OK
 
@@ -277,11 +278,21 @@ def _warn_speaker_count(
 
 def _link_speakers(
     console: Console, naming: Naming, results: Sequence[_FileResult], write: _Writer
-) -> list[_FileResult]:
+) -> tuple[list[_FileResult], bool]:
     """With --link-speakers, relabel the batch consistently, then write the results; a file
-    whose results cannot be written is reported and failed, the others are still written."""
-    done = [r for r in results if r.transcript is not None]
-    linked, notes = naming.batch([r.transcript for r in done if r.transcript is not None])
+    whose results cannot be written is reported and failed, the others are still written.
+    Returns the results and whether the linking worked (if not, each file keeps its labels)."""
+    heard = [r.transcript for r in results if r.transcript is not None]
+    worked = True
+    try:
+        linked, notes = naming.batch(heard)
+    except (SaywhoError, OSError) as error:  # e.g. --learn cannot write the library
+        print_error(
+            console,
+            f"cannot link the speakers across the files ({error}); each file is written "
+            "with its own labels",
+        )
+        linked, notes, worked = tuple(heard), [], False
     relabelled = iter(linked)
     outcome = []
     for result in results:
@@ -297,7 +308,7 @@ def _link_speakers(
             outcome.append(dataclasses.replace(result, error=message, transcript=None))
     for note in notes:
         console.print(note, highlight=False, soft_wrap=True)
-    return outcome
+    return outcome, worked
 
 
 def _unique_stems(paths: Sequence[Path]) -> list[str]:

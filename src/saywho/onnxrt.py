@@ -15,19 +15,28 @@ __all__ = ["load_session"]
 
 
 def load_session(
-    path: Path, threads: int, *, memory_arena: bool = True, device: Resolved = "cpu"
+    path: Path,
+    threads: int,
+    *,
+    memory_arena: bool = True,
+    device: Resolved = "cpu",
+    spinning: bool = True,
 ) -> Any:
     """An onnxruntime session for ``path`` using ``threads`` CPU threads (0: all cores), on
     the GPU too with ``device`` ``cuda`` where onnxruntime has its CUDA provider.
 
     Without ``memory_arena`` the session returns its working memory after each call
-    instead of keeping its high-water mark for the next one.
+    instead of keeping its high-water mark for the next one. Without ``spinning`` its idle
+    threads sleep instead of spinning for the next task: the cores go to whatever runs
+    beside it (Whisper, while the diarizer works on a thread of its own).
     """
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = memory_arena
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(
             str(path),

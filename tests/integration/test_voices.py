@@ -237,3 +237,16 @@ def test_a_corrupt_library_stops_transcription_with_a_clear_error(
     assert run("diarize", media["talk1"], "--voices", library, "-o", tmp_path) == 2
     assert "not a usable voice library" in capsys.readouterr().err
     assert library.read_bytes() == b"garbage" * 1000
+
+
+def test_a_library_that_cannot_be_written_loses_no_result(
+    media: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the library's folder should be", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["diarize", media["talk1"], media["talk2"], "-o", out, "--link-speakers", "--learn"]
+    assert run(*argv, "--voices", blocker / "voices.sqlite3") == 1
+    assert "cannot link the speakers across the files" in capsys.readouterr().err
+    for name in ("talk1", "talk2"):  # each written once, with its own labels
+        assert len(speakers(out / f"{name}.json")) == 2

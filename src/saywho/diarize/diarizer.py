@@ -53,10 +53,24 @@ StageHook = Callable[[str, float, float], None]
 class Diarizer:
     """Loads the two speaker models once; :meth:`diarize` answers who spoke when."""
 
-    def __init__(self, config: DiarizeConfig, threads: int = 0, device: Resolved = "cpu") -> None:
+    def __init__(
+        self,
+        config: DiarizeConfig,
+        threads: int = 0,
+        device: Resolved = "cpu",
+        *,
+        beside: bool = False,
+    ) -> None:
+        """``beside``: it will run while another engine computes (its threads then sleep
+        when idle instead of spinning, leaving the cores to the other)."""
         self.config = config
-        self._segmenter = Segmenter(models.model_file(SEGMENTATION_MODEL), threads, device)
-        self._embedder = Embedder(models.model_file(EMBEDDING_MODEL), threads, device)
+        spinning = not beside
+        self._segmenter = Segmenter(
+            models.model_file(SEGMENTATION_MODEL), threads, device, spinning=spinning
+        )
+        self._embedder = Embedder(
+            models.model_file(EMBEDDING_MODEL), threads, device, spinning=spinning
+        )
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:

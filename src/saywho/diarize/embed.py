@@ -43,8 +43,10 @@ def fbank(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 class Embedder:
     """CAM++ with onnxruntime: one 192-dim voice print per stretch of speech."""
 
-    def __init__(self, path: Path, threads: int, device: Resolved = "cpu") -> None:
-        self._session = load_session(path, threads, device=device)
+    def __init__(
+        self, path: Path, threads: int, device: Resolved = "cpu", *, spinning: bool = True
+    ) -> None:
+        self._session = load_session(path, threads, device=device, spinning=spinning)
         self._input = self._session.get_inputs()[0].name
 
     def embed(self, clips: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:

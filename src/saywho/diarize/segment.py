@@ -57,8 +57,10 @@ def window_starts(n_samples: int, step_frames: int) -> npt.NDArray[np.int64]:
 class Segmenter:
     """segmentation-3.0 with onnxruntime."""
 
-    def __init__(self, path: Path, threads: int, device: Resolved = "cpu") -> None:
-        self._session = load_session(path, threads, device=device)
+    def __init__(
+        self, path: Path, threads: int, device: Resolved = "cpu", *, spinning: bool = True
+    ) -> None:
+        self._session = load_session(path, threads, device=device, spinning=spinning)
         self._input = self._session.get_inputs()[0].name
 
     def local_activity(
