@@ -18,7 +18,7 @@ import numpy.typing as npt
 from saywho.config import PipelineConfig, VadConfig
 from saywho.errors import ConfigError
 from saywho.identify.naming import Identification
-from saywho.types import Audio, Diarization, ModelInfo, Recognition, Span
+from saywho.types import Audio, Diarization, ModelInfo, Recognition, Span, StageHook
 
 __all__ = [
     "Engines",
@@ -29,9 +29,6 @@ __all__ = [
     "Voices",
     "load_engines",
 ]
-
-StageHook = Callable[[str, float, float], None]
-"""Called as ``hook(stage, done_s, total_s)`` as a stage goes."""
 
 
 class SpeechDetector(Protocol):

@@ -43,6 +43,7 @@ from saywho.types import (
     Recognition,
     Span,
     Speaker,
+    StageHook,
     Transcript,
     Turn,
     Utterance,
@@ -52,7 +53,7 @@ from saywho.vad.regions import TimeMap, recognition_blocks, restore_times
 
 __all__ = ["ArtifactHook", "Pipeline", "ProgressHook"]
 
-ProgressHook = Callable[[str, float, float], None]
+ProgressHook = StageHook
 """Called as ``hook(stage, done_s, total_s)``: seconds of audio done out of the total."""
 ArtifactHook = Callable[[str, Any], None]
 """Called as ``hook(name, value)`` after a stage: ``("recognition", Recognition)`` (on the

@@ -7,7 +7,7 @@ identification can fill them later without a new type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,11 +30,16 @@ __all__ = [
     "Recognition",
     "Span",
     "Speaker",
+    "StageHook",
     "Transcript",
     "Turn",
     "Utterance",
     "Word",
 ]
+
+
+StageHook = Callable[[str, float, float], None]
+"""A progress hook, called as ``hook(stage, done_s, total_s)``: seconds of audio done."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -39,15 +39,13 @@ from saywho.diarize.segment import (
     LocalActivity,
     Segmenter,
 )
-from saywho.types import SAMPLE_RATE, Audio, Diarization, ModelInfo
+from saywho.types import SAMPLE_RATE, Audio, Diarization, ModelInfo, StageHook
 
 __all__ = ["Diarizer"]
 
 MAX_EMBEDDING_S = 4.0
 RECHECK_MAX_S = 2.0
 _EMBED_BATCH = 16  # requests between progress reports
-
-StageHook = Callable[[str, float, float], None]
 
 
 class Diarizer:
