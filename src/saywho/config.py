@@ -31,6 +31,7 @@ __all__ = [
     "AttributeConfig",
     "DecodeConfig",
     "DiarizeConfig",
+    "LiveConfig",
     "PipelineConfig",
     "RecognizeConfig",
     "SpeakerHints",
@@ -369,6 +370,51 @@ class WriteConfig:
             raise ConfigError("write: need 0 <= min_cue_s < max_cue_s (finite)")
         if not 0 < self.max_chars_per_s < float("inf"):
             raise ConfigError("write.max_chars_per_s must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """Live transcription of a stream (``saywho live``, the server's live page).
+
+    The engine steps at least every ``step_s`` seconds of stream and, when a step costs more
+    than ``target_load`` of the time between steps, steps less often, up to ``max_step_s``
+    (it says so) instead of falling further behind. Whisper hears the stream from the last
+    cut: once that buffer is longer than ``trim_s`` it is cut after the last final sentence,
+    and past ``max_buffer_s`` after the last final word. A final word gets its speaker once
+    diarization has heard ``speaker_margin_s`` past its end, or after ``max_wait_s`` with
+    the best guess then. Diarization looks at the last 10 s every ``diarize_step_s``.
+    A voice becomes a new speaker after ``new_speaker_s`` of clean speech farther than
+    ``speaker_distance`` (cosine) from everyone met so far. ``final_pass``: when the stream
+    ends, the whole recording is transcribed again as a file is (the speakers keep the labels
+    shown live).
+    """
+
+    step_s: float = 1.0
+    max_step_s: float = 4.0
+    target_load: float = 0.7
+    trim_s: float = 10.0
+    max_buffer_s: float = 20.0
+    speaker_margin_s: float = 0.3
+    max_wait_s: float = 4.0
+    diarize_step_s: float = 1.0
+    new_speaker_s: float = 1.5
+    speaker_distance: float = 0.6
+    final_pass: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.2 <= self.step_s <= self.max_step_s <= 30.0:
+            raise ConfigError("live: need 0.2 <= step_s <= max_step_s <= 30 seconds")
+        if not 0.1 <= self.target_load <= 1.0:
+            raise ConfigError("live.target_load must be between 0.1 and 1")
+        if not 2.0 <= self.trim_s <= self.max_buffer_s <= 28.0:
+            raise ConfigError("live: need 2 <= trim_s <= max_buffer_s <= 28 seconds")
+        if not 0.5 <= self.diarize_step_s <= 10.0:
+            raise ConfigError("live.diarize_step_s must be between 0.5 and 10 seconds")
+        if not 0.0 < self.speaker_distance < 2.0:
+            raise ConfigError("live.speaker_distance must be between 0 and 2 (cosine distance)")
+        for name in ("speaker_margin_s", "max_wait_s", "new_speaker_s"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"live.{name} must be zero or more")
 
 
 @dataclass(frozen=True, slots=True)

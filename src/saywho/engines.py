@@ -58,8 +58,10 @@ class Recognizer(Protocol):
         on_progress: Callable[[float], None] | None = None,
         *,
         language: str | None = None,
+        prompt: str | None = None,
     ) -> Recognition:
-        """What is said in 16 kHz ``samples``, on their clock; ``on_progress(done_s)``."""
+        """What is said in 16 kHz ``samples``, on their clock; ``on_progress(done_s)``;
+        ``language`` and ``prompt`` (the text before) override the configured ones."""
         ...
 
 

@@ -30,17 +30,35 @@ class WhisperRecognizer:
         self.supported_languages: tuple[str, ...] = tuple(self._model.supported_languages)
         _check_language(config, self.supported_languages)
 
+    def with_config(self, config: RecognizeConfig) -> WhisperRecognizer:
+        """A twin on the same loaded model with other decoding settings (``config`` must name
+        the same model, device, compute type and threads)."""
+        same = ("model", "device", "compute_type", "threads", "batch_size")
+        changed = [name for name in same if getattr(config, name) != getattr(self.config, name)]
+        if changed:
+            raise ConfigError(f"a twin recognizer cannot change {', '.join(changed)}")
+        twin = object.__new__(WhisperRecognizer)
+        twin.info = self.info
+        twin.config = config
+        twin._model = self._model
+        twin._batched = self._batched
+        twin.supported_languages = self.supported_languages
+        _check_language(config, self.supported_languages)
+        return twin
+
     def recognize(
         self,
         samples: npt.NDArray[np.float32],
         on_progress: Callable[[float], None] | None = None,
         *,
         language: str | None = None,
+        prompt: str | None = None,
     ) -> Recognition:
         """Recognize 16 kHz mono ``samples`` (shape (n,)); times are seconds from sample 0.
 
         ``on_progress`` is called with the seconds recognized so far. ``language`` overrides
-        the configured one (a later block or turn of a file keeps the language found first).
+        the configured one (a later block or turn of a file keeps the language found first);
+        ``prompt`` the configured initial prompt (a stream gives the text it already has).
         """
         config = self.config
         language = language if language is not None else config.language
@@ -54,7 +72,7 @@ class WhisperRecognizer:
             "patience": config.patience,
             "temperature": list(config.temperatures),
             "condition_on_previous_text": config.condition_on_previous_text,
-            "initial_prompt": config.initial_prompt,
+            "initial_prompt": prompt if prompt is not None else config.initial_prompt,
             "hotwords": config.hotwords,
             "word_timestamps": True,
         }

@@ -1,0 +1,452 @@
+"""The live engine: audio chunks in, words with speakers out, within seconds.
+
+    feed(chunk) ─► stream buffer (and the recording)
+    step():  detect (VAD on the new audio) ─► recognize the buffer since the last cut ┐
+             diarize the last 10 s (on a thread of its own, meanwhile) ──────────────┤
+             agree: words two recognitions share become final ◄──────────────────────┘
+             commit: a final word gets the speaker diarization heard it from
+    finish(): the last words, then the whole recording transcribed as a file is, its
+              speakers given the labels shown live
+
+Time is injected: ``clock()`` says where the stream is now, in seconds (the wall clock for a
+microphone, the audio fed so far in tests), so latency is measured in stream seconds and the
+engine runs faster than real time when it is fed faster. The engine never rewrites a committed
+word. When a step costs more than ``target_load`` of the time between steps, it steps less
+often (and says so) instead of falling further behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho.config import LiveConfig
+from saywho.diarize.segment import FRAME_STEP_SAMPLES, GRID
+from saywho.engines import Recognizer, SpeechDetector
+from saywho.identify.match import DEFAULT_THRESHOLD
+from saywho.identify.naming import Identification, relabel, with_names
+from saywho.live.agreement import agreed_prefix, fresh_words
+from saywho.live.mapping import live_labels
+from saywho.live.recording import Recording
+from saywho.live.timeline import SpeakerTimeline
+from saywho.live.tracker import SpeakerTracker, TrackerSettings
+from saywho.live.window import LocalSpeakers, WindowDiarizer, window_start
+from saywho.pipeline import Pipeline
+from saywho.types import SAMPLE_RATE, Audio, Span, Speaker, Transcript, Utterance, Word
+from saywho.utterances import ends_sentence, speaker_runs
+
+__all__ = ["Clock", "Committed", "LiveEngine", "LiveUpdate"]
+
+Clock = Callable[[], float]
+"""Where the stream is now, in seconds since it started."""
+
+_PROMPT_CHARS = 200
+"""Whisper is prompted with this much of the text already final."""
+_CONTEXT_S = 0.5
+"""A buffer cut in silence keeps this much audio before the speech that follows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A word as it appeared live: with its speaker, at ``committed_s`` on the stream clock."""
+
+    word: Word
+    committed_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUpdate:
+    """What a step changed: newly ``committed`` words (never rewritten), the ``tentative``
+    tail (text not final yet, or no speaker yet), the speakers met, and how the engine keeps
+    up: ``heard_s`` of stream received, ``delay_s`` from the end of the audio it has processed
+    to now, ``load`` (compute time ÷ stream time over recent steps), the current ``step_s``,
+    and a ``notice`` when it had to slow down."""
+
+    committed: tuple[Committed, ...]
+    tentative: tuple[Word, ...]
+    speakers: tuple[Speaker, ...]
+    heard_s: float
+    delay_s: float
+    load: float
+    step_s: float
+    notice: str | None = None
+
+
+class LiveEngine:
+    """One live session: :meth:`feed` audio, call :meth:`step` when :meth:`due`, then
+    :meth:`finish`. Not thread-safe except :meth:`feed` (a capture thread may feed)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        live: LiveConfig | None = None,
+        *,
+        recognizer: Recognizer,
+        window_diarizer: WindowDiarizer,
+        clock: Clock,
+        voices: Identification | None = None,
+        recording: Path | None = None,
+        concurrent: bool = True,
+    ) -> None:
+        """``pipeline`` does the final pass (and lends its VAD); ``recognizer`` recognizes the
+        stream (the pipeline's Whisper with faster decoding settings, say)."""
+        config = pipeline.config
+        self.config = config
+        self.pipeline = pipeline
+        self.live = live if live is not None else LiveConfig()
+        self._recognizer = recognizer
+        self._detector: SpeechDetector | None = pipeline.engines.detector
+        self._windows = window_diarizer
+        self._clock = clock
+        self._voices = voices
+        self._concurrent = concurrent
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="saywho-live-diarize")
+        self._recording = Recording(recording)
+        self._speech = _SpeechMap()
+        hints = config.diarize.hints
+        enrolled = voices.voices if voices is not None else ()
+        threshold = voices.threshold if voices is not None else DEFAULT_THRESHOLD
+        self._tracker = SpeakerTracker(
+            TrackerSettings(
+                threshold_distance=self.live.speaker_distance,
+                enrolled_distance=1.0 - threshold,
+                new_speaker_s=self.live.new_speaker_s,
+                max_speakers=hints.max_speakers,
+            ),
+            enrolled,
+        )
+        self._timeline = SpeakerTimeline(GRID)
+        self._labels: dict[int, str] = {}
+        self._renames: dict[str, str] = {}
+        self._language = config.recognize.language
+        self._buffer_start_s = 0.0  # Whisper hears the stream from here
+        self._final: list[Word] = []  # text final, in order
+        self._waiting: list[Word] = []  # final words waiting for their speaker
+        self._hypothesis: tuple[Word, ...] = ()  # the last recognition after the final words
+        self._committed: list[Committed] = []
+        self._recognized_to_s = 0.0
+        self._diarized_to_s = 0.0
+        self._vad_to_s = 0.0
+        self._last_step_s: float | None = None
+        self._step_s = self.live.step_s
+        self._load = 0.0
+        self._compute_s = 0.0
+        self._notice: str | None = None
+
+    # -- input ---------------------------------------------------------------------------
+
+    def feed(self, samples: npt.NDArray[np.float32]) -> None:
+        """Append 16 kHz mono float32 ``samples`` to the stream (any length)."""
+        self._recording.append(samples)
+
+    @property
+    def heard_s(self) -> float:
+        """Seconds of stream fed so far."""
+        return self._recording.duration_s
+
+    @property
+    def compute_s(self) -> float:
+        """Wall seconds spent in :meth:`step` so far (whatever the clock)."""
+        return self._compute_s
+
+    def due(self) -> bool:
+        """Whether a step is due: ``step_s`` of stream since the last one."""
+        last = self._last_step_s
+        return last is None or self._clock() - last >= self._step_s
+
+    @property
+    def step_interval_s(self) -> float:
+        """The time between steps now (it grows when the machine cannot keep up)."""
+        return self._step_s
+
+    def rename(self, label: str, name: str | None) -> None:
+        """Show ``label`` as ``name`` from now on, and on its earlier words too (``None``:
+        back to the label or the enrolled name)."""
+        if name:
+            self._renames[label] = name
+        else:
+            self._renames.pop(label, None)
+
+    # -- one step ------------------------------------------------------------------------
+
+    def step(self) -> LiveUpdate:
+        """Process the audio fed since the last step."""
+        began = time.perf_counter()
+        now = self._clock()
+        self._last_step_s = now
+        audio_end_s = self.heard_s
+        self._detect(audio_end_s)
+        diarizing = self._diarize_later(audio_end_s)
+        if self._recognition_due(audio_end_s):
+            self._recognize(audio_end_s)
+        if diarizing is not None:
+            self._place(diarizing.result())
+        after = self._clock()
+        committed = self._commit(after, final=False)
+        self._compute_s += time.perf_counter() - began
+        self._pace(after - now)
+        return self._update(committed, after)
+
+    def finish(self) -> Transcript:
+        """End the stream: commit what is left, then (``final_pass``) transcribe the whole
+        recording again and give its speakers the labels shown live."""
+        audio_end_s = self.heard_s
+        self._detect(audio_end_s)
+        if audio_end_s > self._diarized_to_s:
+            self._place(self._diarize(audio_end_s))
+        if self._recognition_due(audio_end_s):
+            self._recognize(audio_end_s)
+        self._accept(self._hypothesis)
+        self._hypothesis = ()
+        self._commit(self._clock(), final=True)
+        self._pool.shutdown()
+        audio = self._recording.close()
+        live = self._live_transcript(audio)
+        if not self.live.final_pass or (not live.utterances and not live.turns):
+            return live
+        return self._final_pass(audio, live)
+
+    def last_update(self) -> LiveUpdate:
+        """The state now, with nothing newly committed (after :meth:`finish` too)."""
+        return self._update((), self._clock())
+
+    @property
+    def committed(self) -> tuple[Committed, ...]:
+        """Every word committed so far, in order."""
+        return tuple(self._committed)
+
+    # -- stages --------------------------------------------------------------------------
+
+    def _detect(self, audio_end_s: float) -> None:
+        """VAD on the audio since the last detection (with a little context before it)."""
+        if self._detector is None:
+            self._speech.add(Span(self._vad_to_s, audio_end_s))
+        elif audio_end_s - self._vad_to_s >= 0.1:
+            start_s = max(0.0, self._vad_to_s - _CONTEXT_S)
+            samples = self._recording.samples(start_s, audio_end_s)
+            found = self._detector.detect(Audio(samples, SAMPLE_RATE), self.config.vad)
+            for span in found:
+                self._speech.add(span.shift(start_s))
+        self._vad_to_s = audio_end_s
+
+    def _recognition_due(self, audio_end_s: float) -> bool:
+        """New speech since the last recognition, or a tail not agreed yet to confirm."""
+        if audio_end_s <= self._recognized_to_s:
+            return False
+        if self._hypothesis:
+            return True
+        heard = self._speech.overlaps(
+            Span(max(self._buffer_start_s, self._recognized_to_s - 0.3), audio_end_s)
+        )
+        if not heard:  # silence: Whisper need not hear it again
+            self._buffer_start_s = max(self._buffer_start_s, audio_end_s - _CONTEXT_S)
+            self._recognized_to_s = audio_end_s
+        return heard
+
+    def _recognize(self, audio_end_s: float) -> None:
+        start_s = self._buffer_start_s
+        samples = self._recording.samples(start_s, audio_end_s)
+        prompt = " ".join(w.text for w in self._final)[-_PROMPT_CHARS:] or None
+        recognition = self._recognizer.recognize(samples, language=self._language, prompt=prompt)
+        if self._language is None and recognition.language is not None:
+            self._language = recognition.language  # a stream keeps the language found first
+        words = [
+            dataclasses.replace(w, span=w.span.shift(start_s))
+            for u in recognition.utterances
+            for w in u.words
+            if w.span is not None
+        ]
+        words = [w for w in words if w.span is not None and w.span.end <= audio_end_s + 0.5]
+        final_end_s = self._final[-1].end if self._final else 0.0
+        current = fresh_words(words, self._final, final_end_s)
+        agreed = agreed_prefix(self._hypothesis, current)
+        self._accept(current[:agreed])
+        self._hypothesis = current[agreed:]
+        self._recognized_to_s = audio_end_s
+        self._cut(audio_end_s)
+
+    def _accept(self, words: Sequence[Word]) -> None:
+        """``words`` are final: they wait for their speaker."""
+        self._final.extend(words)
+        self._waiting.extend(words)
+
+    def _cut(self, audio_end_s: float) -> None:
+        """Keep Whisper's buffer short: cut after the last final sentence once it passes
+        ``trim_s``, after the last final word once it passes ``max_buffer_s``."""
+        length_s = audio_end_s - self._buffer_start_s
+        if length_s <= self.live.trim_s:
+            return
+        inside = [w for w in self._final if w.end > self._buffer_start_s]
+        sentence_ends = [w.end for w in inside if ends_sentence(w.text)]
+        if sentence_ends:
+            self._buffer_start_s = sentence_ends[-1]
+        elif length_s > self.live.max_buffer_s:
+            if inside:
+                self._buffer_start_s = inside[-1].end
+            else:  # nothing agreed in all this time: let the oldest guesses go
+                self._buffer_start_s = audio_end_s - self.live.trim_s
+                self._hypothesis = tuple(
+                    w for w in self._hypothesis if w.start >= self._buffer_start_s
+                )
+
+    def _diarize_later(self, audio_end_s: float) -> Future[LocalSpeakers] | None:
+        if audio_end_s - self._diarized_to_s < self.live.diarize_step_s:
+            return None
+        if not self._speech.overlaps(Span(max(0.0, audio_end_s - 10.0), audio_end_s)):
+            self._diarized_to_s = audio_end_s
+            return None
+        if self._concurrent:
+            return self._pool.submit(self._diarize, audio_end_s)
+        done: Future[LocalSpeakers] = Future()
+        done.set_result(self._diarize(audio_end_s))
+        return done
+
+    def _diarize(self, audio_end_s: float) -> LocalSpeakers:
+        end_sample = round(audio_end_s * SAMPLE_RATE)
+        first = window_start(end_sample)
+        samples = self._recording.samples(first * FRAME_STEP_SAMPLES / SAMPLE_RATE, audio_end_s)
+        self._diarized_to_s = audio_end_s
+        return self._windows.local_speakers(samples, first)
+
+    def _place(self, local: LocalSpeakers) -> None:
+        """Match the window's local speakers to the stream's speakers; add its activity."""
+        speakers = self._tracker.assign(local.prints, local.clean_s)
+        active = local.activity.sum(axis=0) > 0  # (3,)
+        placed = [s if active[k] else None for k, s in enumerate(speakers)]
+        for index in placed:
+            if index is not None and index not in self._labels:
+                self._labels[index] = f"SPEAKER_{len(self._labels):02d}"
+        self._timeline.add(local.first_frame, local.activity, placed, local.activity.shape[0])
+
+    def _commit(self, now: float, *, final: bool) -> tuple[Committed, ...]:
+        """Give waiting words their speaker, in order, once diarization has heard them."""
+        done: list[Committed] = []
+        covered_s = self._timeline.covered_s if not final else float("inf")
+        while self._waiting:
+            word = self._waiting[0]
+            heard = covered_s >= word.end + self.live.speaker_margin_s
+            if not heard and now - word.end < self.live.max_wait_s:
+                break
+            index = self._timeline.speaker_of(word.span) if word.span is not None else None
+            label = self._labels.get(index) if index is not None else None
+            if label is None and self._committed:
+                label = self._committed[-1].word.speaker  # no one heard: the one before
+            done.append(Committed(dataclasses.replace(word, speaker=label), now))
+            self._waiting.pop(0)
+        self._committed.extend(done)
+        return tuple(done)
+
+    def _pace(self, spent_s: float) -> None:
+        """Step less often when a step costs more than ``target_load`` of the interval
+        (``spent_s`` on the engine's clock: a clock that stands still while the engine
+        computes, as in tests, never slows it down)."""
+        self._load = 0.7 * self._load + 0.3 * (spent_s / self._step_s)
+        live = self.live
+        wanted = max(live.step_s, min(live.max_step_s, spent_s / live.target_load))
+        self._step_s = 0.5 * self._step_s + 0.5 * wanted
+        if spent_s > live.max_step_s:
+            self._notice = (
+                f"falling behind: a step took {spent_s:.1f} s, more than the longest step "
+                f"({live.max_step_s:.0f} s); use a smaller model (--model tiny.en)"
+            )
+        elif self._step_s > 1.5 * live.step_s:
+            self._notice = f"busy: stepping every {self._step_s:.1f} s to keep up"
+        else:
+            self._notice = None
+
+    # -- results -------------------------------------------------------------------------
+
+    def _update(self, committed: tuple[Committed, ...], now: float) -> LiveUpdate:
+        tentative = (*self._waiting, *self._hypothesis)
+        return LiveUpdate(
+            committed=committed,
+            tentative=tuple(tentative),
+            speakers=self._speakers(),
+            heard_s=self.heard_s,
+            delay_s=max(0.0, now - min(self._recognized_to_s, self._diarized_to_s)),
+            load=self._load,
+            step_s=self._step_s,
+            notice=self._notice,
+        )
+
+    def _speakers(self) -> tuple[Speaker, ...]:
+        tracked = {s.index: s for s in self._tracker.speakers}
+        result = []
+        for index, label in sorted(self._labels.items(), key=lambda item: item[1]):
+            speaker = tracked.get(index)
+            name = self._renames.get(label, speaker.name if speaker is not None else None)
+            centroid = tuple(float(x) for x in speaker.centroid) if speaker is not None else None
+            result.append(Speaker(label, name, None, centroid))
+        return tuple(result)
+
+    def _live_transcript(self, audio: Audio | Path) -> Transcript:
+        words = [c.word for c in self._committed]
+        utterances = (
+            (
+                Utterance(
+                    Span(words[0].start, words[-1].end),
+                    " ".join(w.text for w in words),
+                    tuple(words),
+                ),
+            )
+            if words
+            else ()
+        )
+        labels = [
+            self._labels.get(i, f"_unlabelled_{i}")
+            for i in range(max(self._labels, default=-1) + 1)
+        ]
+        turns = tuple(t for t in self._timeline.turns(labels) if not t.label.startswith("_"))
+        spoken = {t.label for t in turns} | {w.speaker for w in words if w.speaker}
+        detector = (self._detector.info,) if self._detector is not None else ()
+        return Transcript(
+            source=str(audio) if isinstance(audio, Path) else "live",
+            duration_s=self.heard_s,
+            language=self._language,
+            language_probability=None,
+            utterances=speaker_runs(utterances, gap_s=self.config.write.utterance_gap_s),
+            config=self.config,
+            models=(*detector, self._recognizer.info, *self._windows.models),
+            speakers=tuple(s for s in self._speakers() if s.label in spoken),
+            turns=turns,
+        )
+
+    def _final_pass(self, audio: Audio | Path, live: Transcript) -> Transcript:
+        pipeline = self.pipeline
+        if isinstance(audio, Path):
+            final = pipeline.transcribe(audio, voices=self._voices)
+        else:
+            final = pipeline.transcribe_audio(audio, source="live", voices=self._voices)
+        mapping = live_labels(final.turns, live.turns)
+        final = relabel(final, mapping)
+        names = {s.label: s.name for s in live.speakers if s.name is not None}
+        return with_names(final, names)
+
+
+class _SpeechMap:
+    """The speech regions found so far, merged."""
+
+    def __init__(self) -> None:
+        self._spans: list[Span] = []
+
+    def add(self, span: Span) -> None:
+        if self._spans and span.start <= self._spans[-1].end:
+            last = self._spans[-1]
+            self._spans[-1] = Span(min(last.start, span.start), max(last.end, span.end))
+        else:
+            self._spans.append(span)
+
+    def overlaps(self, span: Span) -> bool:
+        for region in reversed(self._spans):
+            if region.end <= span.start:
+                return False
+            if region.start < span.end:
+                return True
+        return False

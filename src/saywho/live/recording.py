@@ -1,0 +1,91 @@
+"""The stream as it arrives: the recent audio at hand, the whole of it in a WAV file.
+
+The engine reads the last few tens of seconds (Whisper's buffer, the diarization window); the
+final pass reads the whole recording. With a file, memory stays flat however long the stream
+runs (16-bit PCM, written as it arrives); without one, every sample is also kept in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho.types import SAMPLE_RATE, Audio
+
+__all__ = ["Recording"]
+
+KEEP_S = 60.0
+"""This much of the latest audio stays at hand for the engine."""
+
+
+class Recording:
+    """A growing recording; :meth:`append` may run on another thread than the readers."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._chunks: list[npt.NDArray[np.float32]] = []
+        self._first_sample = 0  # stream sample of self._chunks' first sample
+        self._kept = 0  # samples in self._chunks
+        self._total = 0
+        self._whole: list[npt.NDArray[np.float32]] = []  # every chunk, when there is no file
+        self._wav: wave.Wave_write | None = None
+        if path is not None:
+            self._wav = wave.open(str(path), "wb")  # noqa: SIM115 (closed in close())
+            self._wav.setnchannels(1)
+            self._wav.setsampwidth(2)
+            self._wav.setframerate(SAMPLE_RATE)
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds received so far."""
+        with self._lock:
+            return self._total / SAMPLE_RATE
+
+    def append(self, samples: npt.NDArray[np.float32]) -> None:
+        """Add 16 kHz mono samples (NaN and infinities become silence, the rest is clipped
+        to [-1, 1])."""
+        chunk = np.nan_to_num(np.asarray(samples, dtype=np.float32).reshape(-1), nan=0.0)
+        chunk = np.clip(chunk, -1.0, 1.0)
+        if chunk.shape[0] == 0:
+            return
+        with self._lock:
+            if self._wav is not None:
+                self._wav.writeframes((chunk * 32767).astype("<i2").tobytes())
+            else:
+                self._whole.append(chunk)
+            self._chunks.append(chunk)
+            self._kept += chunk.shape[0]
+            self._total += chunk.shape[0]
+            self._forget(round(KEEP_S * SAMPLE_RATE))
+
+    def samples(self, start_s: float, end_s: float) -> npt.NDArray[np.float32]:
+        """The samples from ``start_s`` to ``end_s`` still held (a copy)."""
+        with self._lock:
+            recent = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+            self._chunks = [recent] if recent.shape[0] else []
+            first = max(0, round(start_s * SAMPLE_RATE) - self._first_sample)
+            last = max(first, round(end_s * SAMPLE_RATE) - self._first_sample)
+            return recent[first:last].copy()
+
+    def close(self) -> Audio | Path:
+        """Stop recording: the file's path, or the whole audio when there is no file."""
+        with self._lock:
+            if self._wav is not None:
+                self._wav.close()
+                self._wav = None
+            if self.path is not None:
+                return self.path
+            whole = np.concatenate(self._whole) if self._whole else np.zeros(0, np.float32)
+            return Audio(whole, SAMPLE_RATE)
+
+    def _forget(self, keep: int) -> None:
+        """Drop the oldest chunks while more than ``keep`` samples remain without them."""
+        while len(self._chunks) > 1 and self._kept - self._chunks[0].shape[0] >= keep:
+            dropped = self._chunks.pop(0)
+            self._kept -= dropped.shape[0]
+            self._first_sample += dropped.shape[0]
