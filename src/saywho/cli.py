@@ -27,6 +27,7 @@ from saywho.errors import AudioDecodeError, ModelError, OutputError, SaywhoError
 from saywho.evaluation import command as evaluate_command
 from saywho.identify import command as voices_command
 from saywho.identify.service import Naming
+from saywho.live import command as live_command
 from saywho.outputs import check_output_dir, write_outputs
 from saywho.pipeline import Pipeline
 from saywho.progress import FileProgress, expected_stages, format_duration, progress_bar
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate_command.register(commands)
     voices_command.register_voices(commands)
     voices_command.register_extract(commands)
+    live_command.register(commands)
     serve_command.register(commands)
     batch_command.register(commands)
     return parser

@@ -1,11 +1,21 @@
 """Live transcription: who said what, as it is said (``saywho live``, the server's live page).
 
-:class:`LiveEngine` takes audio chunks and a clock; :func:`open_engine` loads its models.
+:class:`LiveEngine` takes audio chunks and a clock; :class:`LiveModels` loads the models
+once, :func:`open_engine` starts a session on them.
 """
 
 from __future__ import annotations
 
 from saywho.live.engine import Clock, Committed, LiveEngine, LiveUpdate
-from saywho.live.session import open_engine, run_simulated
+from saywho.live.session import FedClock, LiveModels, open_engine, run_simulated
 
-__all__ = ["Clock", "Committed", "LiveEngine", "LiveUpdate", "open_engine", "run_simulated"]
+__all__ = [
+    "Clock",
+    "Committed",
+    "FedClock",
+    "LiveEngine",
+    "LiveModels",
+    "LiveUpdate",
+    "open_engine",
+    "run_simulated",
+]

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho.config import LiveConfig
-from saywho.diarize.segment import FRAME_STEP_SAMPLES, GRID
+from saywho.diarize.segment import FRAME_STEP_SAMPLES, GRID, WINDOW_SAMPLES
 from saywho.engines import Recognizer, SpeechDetector
 from saywho.identify.match import DEFAULT_THRESHOLD
 from saywho.identify.naming import Identification, relabel, with_names
@@ -51,6 +51,9 @@ _PROMPT_CHARS = 200
 """Whisper is prompted with this much of the text already final."""
 _CONTEXT_S = 0.5
 """A buffer cut in silence keeps this much audio before the speech that follows."""
+_WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE
+_MAX_WORDS_PER_S = 6.0
+"""More words than this per second of new audio is Whisper looping, not anyone talking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +184,7 @@ class LiveEngine:
         began = time.perf_counter()
         now = self._clock()
         self._last_step_s = now
-        audio_end_s = self.heard_s
-        self._detect(audio_end_s)
-        diarizing = self._diarize_later(audio_end_s)
-        if self._recognition_due(audio_end_s):
-            self._recognize(audio_end_s)
-        if diarizing is not None:
-            self._place(diarizing.result())
+        self._advance(self._horizon_s())
         after = self._clock()
         committed = self._commit(after, final=False)
         self._compute_s += time.perf_counter() - began
@@ -197,12 +194,8 @@ class LiveEngine:
     def finish(self) -> Transcript:
         """End the stream: commit what is left, then (``final_pass``) transcribe the whole
         recording again and give its speakers the labels shown live."""
-        audio_end_s = self.heard_s
-        self._detect(audio_end_s)
-        if audio_end_s > self._diarized_to_s:
-            self._place(self._diarize(audio_end_s))
-        if self._recognition_due(audio_end_s):
-            self._recognize(audio_end_s)
+        while (horizon_s := self._horizon_s()) > self._recognized_to_s:
+            self._advance(horizon_s, closing=True)
         self._accept(self._hypothesis)
         self._hypothesis = ()
         self._commit(self._clock(), final=True)
@@ -212,6 +205,29 @@ class LiveEngine:
         if not self.live.final_pass or (not live.utterances and not live.turns):
             return live
         return self._final_pass(audio, live)
+
+    def _horizon_s(self) -> float:
+        """How far the next step reads: all that was fed, but audio fed faster than it is
+        spoken (a pipe from a file) is taken a buffer, and a diarization window, at a time."""
+        return min(
+            self.heard_s,
+            self._buffer_start_s + self.live.max_buffer_s,
+            self._diarized_to_s + _WINDOW_S,
+        )
+
+    def _advance(self, audio_end_s: float, *, closing: bool = False) -> None:
+        """Detect, recognize and diarize (meanwhile) up to ``audio_end_s``; ``closing``: the
+        stream has ended, so the last stretch is diarized however short, and recognized."""
+        self._detect(audio_end_s)
+        diarizing = self._diarize_later(audio_end_s, closing=closing)
+        if self._recognition_due(audio_end_s) or (closing and self._hypothesis):
+            self._recognize(audio_end_s)
+        self._recognized_to_s = max(self._recognized_to_s, audio_end_s)
+        if diarizing is not None:
+            self._place(diarizing.result())
+        self._recording.release(
+            min(self._buffer_start_s, self._vad_to_s - _CONTEXT_S, audio_end_s - _WINDOW_S)
+        )
 
     def last_update(self) -> LiveUpdate:
         """The state now, with nothing newly committed (after :meth:`finish` too)."""
@@ -253,7 +269,10 @@ class LiveEngine:
     def _recognize(self, audio_end_s: float) -> None:
         start_s = self._buffer_start_s
         samples = self._recording.samples(start_s, audio_end_s)
-        prompt = " ".join(w.text for w in self._final)[-_PROMPT_CHARS:] or None
+        # The prompt is the final text before the buffer: Whisper hears the rest again, and
+        # prompted with it too, skips or garbles it.
+        before = [w.text for w in self._final if w.end <= start_s + 0.01]
+        prompt = " ".join(before)[-_PROMPT_CHARS:] or None
         recognition = self._recognizer.recognize(samples, language=self._language, prompt=prompt)
         if self._language is None and recognition.language is not None:
             self._language = recognition.language  # a stream keeps the language found first
@@ -266,6 +285,8 @@ class LiveEngine:
         words = [w for w in words if w.span is not None and w.span.end <= audio_end_s + 0.5]
         final_end_s = self._final[-1].end if self._final else 0.0
         current = fresh_words(words, self._final, final_end_s)
+        if len(current) > _MAX_WORDS_PER_S * (audio_end_s - final_end_s) + 4:
+            return  # a repetition loop, not speech: the next step hears it again
         agreed = agreed_prefix(self._hypothesis, current)
         self._accept(current[:agreed])
         self._hypothesis = current[agreed:]
@@ -281,13 +302,13 @@ class LiveEngine:
         """Keep Whisper's buffer short: cut after the last final sentence once it passes
         ``trim_s``, after the last final word once it passes ``max_buffer_s``."""
         length_s = audio_end_s - self._buffer_start_s
-        if length_s <= self.live.trim_s:
+        if length_s < self.live.trim_s:
             return
         inside = [w for w in self._final if w.end > self._buffer_start_s]
         sentence_ends = [w.end for w in inside if ends_sentence(w.text)]
         if sentence_ends:
             self._buffer_start_s = sentence_ends[-1]
-        elif length_s > self.live.max_buffer_s:
+        elif length_s >= self.live.max_buffer_s:
             if inside:
                 self._buffer_start_s = inside[-1].end
             else:  # nothing agreed in all this time: let the oldest guesses go
@@ -296,10 +317,13 @@ class LiveEngine:
                     w for w in self._hypothesis if w.start >= self._buffer_start_s
                 )
 
-    def _diarize_later(self, audio_end_s: float) -> Future[LocalSpeakers] | None:
-        if audio_end_s - self._diarized_to_s < self.live.diarize_step_s:
+    def _diarize_later(
+        self, audio_end_s: float, *, closing: bool = False
+    ) -> Future[LocalSpeakers] | None:
+        step_s = self.live.diarize_step_s if not closing else 0.0
+        if audio_end_s - self._diarized_to_s <= step_s:
             return None
-        if not self._speech.overlaps(Span(max(0.0, audio_end_s - 10.0), audio_end_s)):
+        if not self._speech.overlaps(Span(max(0.0, audio_end_s - _WINDOW_S), audio_end_s)):
             self._diarized_to_s = audio_end_s
             return None
         if self._concurrent:

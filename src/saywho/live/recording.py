@@ -1,8 +1,10 @@
-"""The stream as it arrives: the recent audio at hand, the whole of it in a WAV file.
+"""The stream as it arrives: the audio the engine still reads at hand, the whole of it in a
+WAV file.
 
-The engine reads the last few tens of seconds (Whisper's buffer, the diarization window); the
-final pass reads the whole recording. With a file, memory stays flat however long the stream
-runs (16-bit PCM, written as it arrives); without one, every sample is also kept in memory.
+The engine reads the last few tens of seconds (Whisper's buffer, the diarization window) and
+releases what it is done with; the final pass reads the whole recording. With a file, memory
+stays flat however long the stream runs (16-bit PCM, written as it arrives); without one,
+every sample is also kept in memory.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ import numpy.typing as npt
 from saywho.types import SAMPLE_RATE, Audio
 
 __all__ = ["Recording"]
-
-KEEP_S = 60.0
-"""This much of the latest audio stays at hand for the engine."""
 
 
 class Recording:
@@ -61,7 +60,6 @@ class Recording:
             self._chunks.append(chunk)
             self._kept += chunk.shape[0]
             self._total += chunk.shape[0]
-            self._forget(round(KEEP_S * SAMPLE_RATE))
 
     def samples(self, start_s: float, end_s: float) -> npt.NDArray[np.float32]:
         """The samples from ``start_s`` to ``end_s`` still held (a copy)."""
@@ -83,9 +81,12 @@ class Recording:
             whole = np.concatenate(self._whole) if self._whole else np.zeros(0, np.float32)
             return Audio(whole, SAMPLE_RATE)
 
-    def _forget(self, keep: int) -> None:
-        """Drop the oldest chunks while more than ``keep`` samples remain without them."""
-        while len(self._chunks) > 1 and self._kept - self._chunks[0].shape[0] >= keep:
-            dropped = self._chunks.pop(0)
-            self._kept -= dropped.shape[0]
-            self._first_sample += dropped.shape[0]
+    def release(self, before_s: float) -> None:
+        """The engine no longer reads the audio before ``before_s``: let it go (the file, or
+        the whole audio kept without one, still has it)."""
+        before = round(before_s * SAMPLE_RATE)
+        with self._lock:
+            while self._chunks and self._first_sample + self._chunks[0].shape[0] <= before:
+                dropped = self._chunks.pop(0)
+                self._kept -= dropped.shape[0]
+                self._first_sample += dropped.shape[0]

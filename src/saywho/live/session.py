@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,18 @@ from saywho.live.window import WindowDiarizer
 from saywho.pipeline import Pipeline
 from saywho.types import SAMPLE_RATE, Transcript
 
-__all__ = ["FedClock", "LiveModels", "live_decoding", "open_engine", "run_simulated"]
+__all__ = [
+    "FedClock",
+    "LiveModels",
+    "live_decoding",
+    "open_engine",
+    "run_simulated",
+    "stream_paced",
+    "stream_simulated",
+]
+
+_IDLE_S = 0.02
+"""How long the stepping thread waits between checks when no step is due."""
 
 
 class FedClock:
@@ -89,20 +101,90 @@ def open_engine(
 def run_simulated(
     engine: LiveEngine,
     clock: FedClock,
-    samples: npt.NDArray[np.float32],
+    chunks: Iterable[npt.NDArray[np.float32]],
     *,
     chunk_s: float = 0.1,
     on_update: Callable[[LiveUpdate], None] | None = None,
 ) -> Transcript:
-    """Feed 16 kHz ``samples`` to ``engine`` in chunks of ``chunk_s``, stepping whenever a
-    step is due on ``clock`` (the engine's clock), then finish the stream."""
-    chunk = max(1, round(chunk_s * SAMPLE_RATE))
-    for first in range(0, samples.shape[0], chunk):
-        piece = samples[first : first + chunk]
+    """:func:`stream_simulated`, then finish the stream."""
+    stream_simulated(engine, clock, chunks, chunk_s=chunk_s, on_update=on_update)
+    return engine.finish()
+
+
+def stream_simulated(
+    engine: LiveEngine,
+    clock: FedClock,
+    chunks: Iterable[npt.NDArray[np.float32]],
+    *,
+    chunk_s: float = 0.1,
+    on_update: Callable[[LiveUpdate], None] | None = None,
+) -> None:
+    """Feed 16 kHz ``chunks`` to ``engine`` ``chunk_s`` at a time as fast as it runs,
+    stepping whenever a step is due on ``clock`` (the engine's clock)."""
+    size = max(1, round(chunk_s * SAMPLE_RATE))
+    for piece in _rechunk(chunks, size):
         engine.feed(piece)
         clock.now_s += piece.shape[0] / SAMPLE_RATE
         if engine.due():
             update = engine.step()
             if on_update is not None:
                 on_update(update)
-    return engine.finish()
+
+
+def stream_paced(
+    engine: LiveEngine,
+    chunks: Iterable[npt.NDArray[np.float32]],
+    *,
+    on_update: Callable[[LiveUpdate], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run ``engine`` on a source that arrives at its own pace (a microphone, a stream, a
+    file played in real time): a thread feeds it while this one steps whenever a step is due,
+    until the source ends, ``stop`` is set, or Ctrl-C (then call ``engine.finish()``)."""
+    stop = stop if stop is not None else threading.Event()
+    ended = threading.Event()
+    failures: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                engine.feed(chunk)
+        except BaseException as error:  # handed to the stepping thread, raised there
+            failures.append(error)
+        finally:
+            ended.set()
+
+    threading.Thread(target=feed, name="saywho-live-source", daemon=True).start()
+    try:
+        while not ended.is_set() and not stop.is_set():
+            if engine.due():
+                update = engine.step()
+                if on_update is not None:
+                    on_update(update)
+            else:
+                ended.wait(_IDLE_S)
+    except KeyboardInterrupt:  # the user ends the stream; what was heard is still finished
+        stop.set()
+    if failures:
+        raise failures[0]
+
+
+def _rechunk(
+    chunks: Iterable[npt.NDArray[np.float32]], size: int
+) -> Iterator[npt.NDArray[np.float32]]:
+    """The same samples in pieces of ``size`` (the last one shorter)."""
+    pending: list[npt.NDArray[np.float32]] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += chunk.shape[0]
+        if held < size:
+            continue
+        joined = np.concatenate(pending)
+        cut = held - held % size
+        yield from (joined[i : i + size] for i in range(0, cut, size))
+        pending, held = [joined[cut:]], held - cut
+    if held:
+        yield np.concatenate(pending)
