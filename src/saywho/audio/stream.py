@@ -45,16 +45,24 @@ def stream_audio(
     follow: bool = False,
     idle_s: float = 5.0,
 ) -> Iterator[npt.NDArray[np.float32]]:
-    """Yield 16 kHz mono float32 chunks of ``source`` as FFmpeg decodes them.
+    """Open ``source`` now; the chunks (16 kHz mono float32) come as FFmpeg decodes them.
 
-    Raises :class:`AudioDecodeError` when the source cannot be opened or has no audio; a
-    followed file ends quietly once it has stopped growing for ``idle_s``.
+    Raises :class:`AudioDecodeError` when the source cannot be opened or has no audio (at
+    once), or breaks off (while iterating); a followed file ends quietly once it has stopped
+    growing for ``idle_s``.
     """
     name = source if isinstance(source, str | Path) else "standard input"
     container = _open(source, raw, follow, idle_s, str(name))
+    if not container.streams.audio:
+        container.close()
+        raise AudioDecodeError(f"{name}: has no audio stream")
+    return _chunks(container, follow, str(name))
+
+
+def _chunks(
+    container: av.container.InputContainer, follow: bool, name: str
+) -> Iterator[npt.NDArray[np.float32]]:
     try:
-        if not container.streams.audio:
-            raise AudioDecodeError(f"{name}: has no audio stream")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         try:

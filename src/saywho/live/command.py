@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from rich.console import Console
+from rich.markup import escape
 
 from saywho import options
 from saywho.audio.stream import RawFormat
@@ -99,6 +100,9 @@ def _live(args: argparse.Namespace, console: Console) -> int:
     check_output_dir(args.output_dir)
     stem = args.name or _stem(source)
     formats = options.formats_of(args)
+    # A file, a URL or stdin that cannot be read fails before the models load; a microphone
+    # opens after them, so that what it hears meanwhile does not pile up.
+    opened = open_source(source) if source.kind != "mic" else None
     with console.status("loading models…"):
         models = LiveModels(config)
     recording = args.output_dir / f"{stem}.live.wav"
@@ -114,7 +118,7 @@ def _live(args: argparse.Namespace, console: Console) -> int:
         recording=partial,
     )
     broke: list[str] = []
-    chunks = _until_broken(open_source(source), broke)
+    chunks = _until_broken(opened if opened is not None else open_source(source), broke)
     with LiveView(console) as view:
         if source.paced:
             stream_paced(engine, chunks, on_update=view.show)
@@ -128,7 +132,9 @@ def _live(args: argparse.Namespace, console: Console) -> int:
     paths = write_outputs(transcript, args.output_dir, stem, formats, media=recording)
     _summary(console, engine, transcript, paths)
     if broke:
-        console.print(f"[yellow]warning:[/yellow] the stream broke off: {broke[0]}")
+        console.print(
+            f"[yellow]warning:[/yellow] the stream broke off: {escape(broke[0])}", highlight=False
+        )
         return 1
     return 0
 

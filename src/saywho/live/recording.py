@@ -62,11 +62,13 @@ class Recording:
             self._total += chunk.shape[0]
 
     def samples(self, start_s: float, end_s: float) -> npt.NDArray[np.float32]:
-        """The samples from ``start_s`` to ``end_s`` still held (a copy)."""
+        """The samples from ``start_s`` to ``end_s`` (a copy; fewer where the stream has not
+        reached ``end_s``); :class:`ValueError` if ``start_s`` was released."""
         with self._lock:
-            recent = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
-            self._chunks = [recent] if recent.shape[0] else []
-            first = max(0, round(start_s * SAMPLE_RATE) - self._first_sample)
+            first = round(start_s * SAMPLE_RATE) - self._first_sample
+            if first < 0:
+                raise ValueError(f"the audio at {start_s:.2f} s was released")
+            recent = self._joined()
             last = max(first, round(end_s * SAMPLE_RATE) - self._first_sample)
             return recent[first:last].copy()
 
@@ -84,9 +86,17 @@ class Recording:
     def release(self, before_s: float) -> None:
         """The engine no longer reads the audio before ``before_s``: let it go (the file, or
         the whole audio kept without one, still has it)."""
-        before = round(before_s * SAMPLE_RATE)
         with self._lock:
-            while self._chunks and self._first_sample + self._chunks[0].shape[0] <= before:
-                dropped = self._chunks.pop(0)
-                self._kept -= dropped.shape[0]
-                self._first_sample += dropped.shape[0]
+            drop = min(self._kept, round(before_s * SAMPLE_RATE) - self._first_sample)
+            if drop <= 0:
+                return
+            self._chunks = [self._joined()[drop:].copy()]
+            self._kept -= drop
+            self._first_sample += drop
+
+    def _joined(self) -> npt.NDArray[np.float32]:
+        """The samples at hand as one array (kept joined for the next read)."""
+        if len(self._chunks) != 1:
+            joined = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+            self._chunks = [joined]
+        return self._chunks[0]

@@ -153,6 +153,13 @@ def _microphone(device: str | None) -> Iterator[npt.NDArray[np.float32]]:
         )
     except Exception as error:  # PortAudio raises its own kinds for a missing or busy device
         raise AudioDecodeError(f"cannot open the microphone: {error}") from error
+    return _blocks(stream, blocks)
+
+
+def _blocks(
+    stream: Any, blocks: queue.Queue[npt.NDArray[np.float32]]
+) -> Iterator[npt.NDArray[np.float32]]:
+    """The microphone's blocks from the moment the stream starts."""
     with stream:
         while True:
             yield blocks.get()

@@ -1,0 +1,277 @@
+"""Live transcription with the real models (tiny.en): the engine on generated conversations
+with an injected clock, and ``saywho live`` on a file in real time, on stdin, on a growing file
+and on a URL."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from media import VOICES, conversation, silence, speech_samples, write_media
+from saywho import Pipeline, models
+from saywho.cli import main
+from saywho.config import EMBEDDING_MODEL, LiveConfig
+from saywho.identify.naming import Identification, VoicePrint
+from saywho.live import Committed, FedClock, LiveModels, LiveUpdate, open_engine, run_simulated
+from saywho.types import Audio, Span, Transcript
+
+ORDER = (0, 1, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def live_models(tiny_pipeline: Pipeline) -> LiveModels:
+    return LiveModels(tiny_pipeline.config, tiny_pipeline.engines)
+
+
+@pytest.fixture(scope="module")
+def talk(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]:
+    """Two voices taking turns, about 20 s."""
+    return conversation(tmp_path_factory.mktemp("talk"), ORDER)
+
+
+def run(
+    live_models: LiveModels,
+    samples: npt.NDArray[np.float32],
+    live: LiveConfig,
+    *,
+    voices: Identification | None = None,
+) -> tuple[Transcript, list[LiveUpdate], tuple[Committed, ...]]:
+    clock = FedClock()
+    engine = open_engine(live_models, live, clock=clock, voices=voices)
+    updates: list[LiveUpdate] = []
+    transcript = run_simulated(engine, clock, [samples], on_update=updates.append)
+    return transcript, updates, engine.committed
+
+
+def label_of_voice(
+    words: list[tuple[Span, str | None]], truth: list[tuple[Span, int]], voice: int
+) -> Counter[str | None]:
+    """The labels of the words inside the true turns of ``voice``."""
+    inside = [
+        label
+        for span, label in words
+        for turn, who in truth
+        if who == voice and turn.start <= (span.start + span.end) / 2 < turn.end
+    ]
+    return Counter(inside)
+
+
+def test_words_arrive_with_two_steady_speakers_and_keep_them(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, truth = talk
+    transcript, updates, committed = run(live_models, samples, LiveConfig(final_pass=False))
+    # Words are committed during the stream, not only at its end, and each once.
+    during = [c for update in updates for c in update.committed]
+    assert len(during) >= 0.6 * len(committed) > 0
+    assert during == list(committed[: len(during)])
+    text = " ".join(c.word.text for c in committed).lower()
+    for key in ("planning", "agenda", "release"):
+        assert key in text
+    words = [(c.word.span, c.word.speaker) for c in committed if c.word.span is not None]
+    first = label_of_voice(words, truth, 0)
+    second = label_of_voice(words, truth, 1)
+    a, b = first.most_common(1)[0][0], second.most_common(1)[0][0]
+    assert a is not None and b is not None and a != b
+    assert first[a] >= 0.85 * sum(first.values())
+    assert second[b] >= 0.85 * sum(second.values())
+    # Without the final pass the files hold exactly what was shown.
+    assert [(w.text, w.speaker) for w in transcript.words] == [
+        (c.word.text, c.word.speaker) for c in committed
+    ]
+    assert {s.label for s in transcript.speakers} == {a, b}
+    assert all(c.committed_s >= c.word.end for c in committed)
+
+
+def test_the_final_pass_keeps_the_labels_shown_live(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, truth = talk
+    transcript, _, committed = run(live_models, samples, LiveConfig(final_pass=True))
+    live_words = [(c.word.span, c.word.speaker) for c in committed if c.word.span is not None]
+    final_words = [(w.span, w.speaker) for w in transcript.words if w.span is not None]
+    for voice in (0, 1):
+        shown = label_of_voice(live_words, truth, voice).most_common(1)[0][0]
+        final = label_of_voice(final_words, truth, voice).most_common(1)[0][0]
+        assert final == shown
+    assert transcript.duration_s == pytest.approx(samples.shape[0] / 16_000, abs=0.01)
+
+
+def test_an_enrolled_voice_is_named_live_and_a_rename_reaches_earlier_words(
+    live_models: LiveModels,
+    tiny_pipeline: Pipeline,
+    talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]],
+    tmp_path: Path,
+) -> None:
+    samples, truth = talk
+    # Alice's voice enrolled from other words than she says in the conversation.
+    enrolment = speech_samples(
+        "My name is Alice. I work on the data team and I look after the nightly reports.",
+        tmp_path,
+        voice=VOICES[0],
+    )
+    diarizer = tiny_pipeline.engines.diarizer
+    assert diarizer is not None
+    centroid = next(iter(diarizer.diarize(Audio(enrolment, 16_000)).centroids.values()))
+    voices = Identification(
+        (VoicePrint("alice", centroid),), 0.5, models.spec(EMBEDDING_MODEL).sha256
+    )
+    clock = FedClock()
+    engine = open_engine(live_models, LiveConfig(final_pass=True), clock=clock, voices=voices)
+    halfway = samples.shape[0] // 2
+    renamed: str | None = None
+    for start in range(0, samples.shape[0], 1_600):
+        engine.feed(samples[start : start + 1_600])
+        clock.now_s += 0.1
+        if engine.due():
+            update = engine.step()
+            if start >= halfway and renamed is None:
+                strangers = [s.label for s in update.speakers if s.name is None]
+                if strangers:
+                    renamed = strangers[0]
+                    engine.rename(renamed, "Bob")
+    transcript = engine.finish()
+    names = {s.label: s.name for s in engine.last_update().speakers}
+    words = [(c.word.span, names.get(c.word.speaker or "")) for c in engine.committed]
+    alice = label_of_voice([(s, n) for s, n in words if s is not None], truth, 0)
+    assert alice["alice"] >= 0.9 * sum(alice.values())
+    assert renamed is not None and names[renamed] == "Bob"
+    assert {s.display for s in transcript.speakers} >= {"alice", "Bob"}
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_talk(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """Two short turns (about 9 s) in a WAV file."""
+    folder = tmp_path_factory.mktemp("short")
+    samples, _ = conversation(folder, (0, 1))
+    return write_media(folder / "short.wav", samples)
+
+
+def outputs_of(out: Path, stem: str) -> dict[str, object]:
+    result = json.loads((out / f"{stem}.json").read_text())
+    assert (out / f"{stem}.live.wav").stat().st_size > 100_000
+    assert isinstance(result, dict)
+    return result
+
+
+def spoken_words(result: dict[str, object]) -> list[str]:
+    utterances = result["utterances"]
+    assert isinstance(utterances, list)
+    return [w["text"].lower().strip(".,?!") for u in utterances for w in u["words"]]
+
+
+def test_live_plays_a_file_in_real_time(short_talk: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    started = time.monotonic()
+    code = main(["live", str(short_talk), "--realtime", "-o", str(out), "--model", "tiny.en"])
+    assert code == 0
+    assert time.monotonic() - started >= 8.0  # played at its natural pace
+    words = spoken_words(outputs_of(out, "short"))
+    assert {"morning", "agenda"} <= set(words)
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["wav", "raw-pcm"])
+def test_live_reads_standard_input(short_talk: Path, tmp_path: Path, raw: bool) -> None:
+    out = tmp_path / "out"
+    data = short_talk.read_bytes()
+    extra = ["--raw", "s16le:16000:1"] if raw else []
+    if raw:
+        data = data[44:]  # the PCM samples of the WAV file, without its header
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "saywho.cli", "live", "-", "-o", str(out)),
+            *("--name", "piped", *extra, "--model", "tiny.en", "--no-final-pass"),
+        ],
+        input=data,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    words = spoken_words(outputs_of(out, "piped"))
+    assert {"morning", "agenda"} <= set(words)
+
+
+def test_live_follows_a_file_while_it_is_written(short_talk: Path, tmp_path: Path) -> None:
+    growing = tmp_path / "growing.wav"
+    data = short_talk.read_bytes()
+    growing.write_bytes(data[:44] + data[44 : 44 + 32_000])  # the header, then one second
+
+    def write_the_rest() -> None:
+        with growing.open("ab") as stream:
+            for first in range(44 + 32_000, len(data), 16_000):
+                time.sleep(0.25)
+                stream.write(data[first : first + 16_000])
+                stream.flush()
+
+    writer = threading.Thread(target=write_the_rest)
+    writer.start()
+    out = tmp_path / "out"
+    code = main(["live", str(growing), "--follow", "-o", str(out), "--model", "tiny.en"])
+    writer.join()
+    assert code == 0
+    result = outputs_of(out, "growing")
+    duration = result["duration_s"]
+    assert isinstance(duration, float)
+    assert duration == pytest.approx((len(data) - 44) / 32_000, abs=0.1)  # all of it was read
+    assert {"morning", "agenda"} <= set(spoken_words(result))
+
+
+@pytest.fixture
+def served(short_talk: Path) -> Iterator[str]:
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(short_talk.parent))
+    handler.log_message = lambda *args: None  # type: ignore[assignment, method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{short_talk.name}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_live_reads_a_url(served: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["live", served, "-o", str(out), "--name", "radio", "--model", "tiny.en"])
+    assert code == 0
+    assert {"morning", "agenda"} <= set(spoken_words(outputs_of(out, "radio")))
+
+
+def test_a_source_that_cannot_be_read_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_media = tmp_path / "notes.wav"
+    not_media.write_text("not audio")
+    assert main(["live", str(tmp_path / "missing.wav"), "-o", str(tmp_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["live", str(not_media), "-o", str(tmp_path), "--model", "tiny.en"]) == 2
+    assert "notes.wav" in capsys.readouterr().err
+    assert main(["live", "-", "--raw", "s16le:16000", "-o", str(tmp_path)]) == 2
+    assert "FORMAT:RATE:CHANNELS" in capsys.readouterr().err
+
+
+def test_silence_gives_empty_results_not_an_error(tmp_path: Path) -> None:
+    quiet = write_media(tmp_path / "quiet.wav", silence(4.0))
+    out = tmp_path / "out"
+    assert main(["live", str(quiet), "-o", str(out), "--model", "tiny.en"]) == 0
+    assert spoken_words(outputs_of(out, "quiet")) == []

@@ -1,0 +1,252 @@
+"""The live engine's pure parts: agreement, speaker tracking, the timeline, label mapping,
+lines, the recording, and the live settings."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from saywho.config import LiveConfig
+from saywho.diarize.reconstruct import FrameGrid
+from saywho.errors import ConfigError
+from saywho.identify.naming import VoicePrint
+from saywho.live.agreement import agreed_prefix, fresh_words, word_key
+from saywho.live.lines import LineBuilder
+from saywho.live.mapping import live_labels
+from saywho.live.recording import Recording
+from saywho.live.timeline import SpeakerTimeline
+from saywho.live.tracker import SpeakerTracker, TrackerSettings
+from saywho.types import Audio, Span, Turn, Word
+
+
+def words(
+    text: str, start: float = 0.0, step: float = 0.5, speaker: str | None = None
+) -> list[Word]:
+    return [
+        Word(token, Span(start + i * step, start + i * step + 0.4), 0.9, speaker)
+        for i, token in enumerate(text.split())
+    ]
+
+
+def direction(angle: float, dim: int = 8) -> npt.NDArray[np.float32]:
+    vector = np.zeros(dim, dtype=np.float32)
+    vector[0], vector[1] = np.cos(angle), np.sin(angle)
+    return vector
+
+
+# -- agreement ----------------------------------------------------------------------------
+
+
+def test_words_compare_without_case_or_punctuation() -> None:
+    assert word_key(Word("Hello,", None, 1.0)) == word_key(Word("hello", None, 1.0)) == "hello"
+    assert word_key(Word("didn't", None, 1.0)) == "didn't"
+
+
+def test_agreement_is_the_shared_leading_words() -> None:
+    before = words("so we went to the")
+    now = words("So, we went to a market")
+    assert agreed_prefix(before, now) == 4
+    assert agreed_prefix([], now) == 0
+    assert agreed_prefix(now, now) == len(now)
+
+
+def test_fresh_words_drop_what_is_final_by_time_and_by_repeat() -> None:
+    final = words("we went to the market")  # ends at 2.4 s
+    hypothesis = words("the market and bought bread", start=1.5)
+    assert [w.text for w in fresh_words(hypothesis, final, final[-1].end)] == [
+        "and",
+        "bought",
+        "bread",
+    ]
+    # Whisper re-reads the last final words with later times: the repeat goes too.
+    repeated = words("the market and then", start=2.5)
+    assert [w.text for w in fresh_words(repeated, final, final[-1].end)] == ["and", "then"]
+    assert fresh_words(words("hello there"), [], 0.0) == tuple(words("hello there"))
+
+
+# -- tracker ------------------------------------------------------------------------------
+
+
+def test_tracker_founds_speakers_only_with_enough_clean_speech() -> None:
+    tracker = SpeakerTracker(TrackerSettings(threshold_distance=0.3, new_speaker_s=1.5))
+    prints = np.stack([direction(0.0), direction(np.pi / 2)])
+    assert tracker.assign(prints, np.array([2.0, 1.0])) == (0, None)  # too little for a second
+    assert tracker.assign(prints, np.array([2.0, 2.0])) == (0, 1)
+    assert [s.index for s in tracker.speakers] == [0, 1]
+
+
+def test_two_local_speakers_of_a_window_are_never_one_speaker() -> None:
+    tracker = SpeakerTracker(TrackerSettings(threshold_distance=0.3, new_speaker_s=1.0))
+    tracker.assign(direction(0.0)[None], np.array([3.0]))
+    # Both are close to speaker 0; only the closer gets it, the other founds a new speaker.
+    both = np.stack([direction(0.05), direction(0.2)])
+    assert tracker.assign(both, np.array([2.0, 2.0])) == (0, 1)
+
+
+def test_speaker_numbers_never_change_and_centroids_follow_clean_speech() -> None:
+    tracker = SpeakerTracker(
+        TrackerSettings(threshold_distance=0.3, new_speaker_s=1.0, update_s=1.0)
+    )
+    tracker.assign(direction(0.0)[None], np.array([2.0]))
+    tracker.assign(direction(np.pi)[None], np.array([2.0]))
+    for _ in range(5):
+        assert tracker.assign(direction(0.1)[None], np.array([2.0])) == (0,)
+        assert tracker.assign(direction(np.pi + 0.1)[None], np.array([0.5])) == (1,)
+    centroids = {s.index: s.centroid for s in tracker.speakers}
+    assert float(centroids[0] @ direction(0.1)) > float(centroids[0] @ direction(0.0))
+    assert np.allclose(centroids[1], direction(np.pi), atol=1e-6)  # short prints move nothing
+
+
+def test_enrolled_voices_are_named_fixed_speakers() -> None:
+    alice = VoicePrint("alice", direction(0.0))
+    tracker = SpeakerTracker(
+        TrackerSettings(threshold_distance=0.3, enrolled_distance=0.4, new_speaker_s=1.0), [alice]
+    )
+    assert tracker.speakers == ()  # not heard yet
+    assert tracker.assign(direction(0.5)[None], np.array([3.0])) == (0,)
+    assert tracker.assign(direction(2.0)[None], np.array([3.0])) == (1,)  # a stranger
+    (named, stranger) = tracker.speakers
+    assert (named.name, named.enrolled, stranger.name) == ("alice", True, None)
+    assert np.allclose(named.centroid, direction(0.0), atol=1e-6)
+
+
+def test_at_the_speaker_limit_a_stranger_joins_the_nearest_free_speaker() -> None:
+    tracker = SpeakerTracker(
+        TrackerSettings(threshold_distance=0.1, new_speaker_s=1.0, max_speakers=2)
+    )
+    tracker.assign(np.stack([direction(0.0), direction(np.pi)]), np.array([2.0, 2.0]))
+    assert tracker.assign(direction(2.5)[None], np.array([2.0])) == (1,)
+    assert len(tracker.speakers) == 2
+
+
+# -- timeline -----------------------------------------------------------------------------
+
+GRID = FrameGrid(step_s=0.1, offset_s=0.05)
+
+
+def test_the_timeline_averages_windows_and_names_the_speaker_of_a_span() -> None:
+    timeline = SpeakerTimeline(GRID)
+    activity = np.zeros((20, 3), dtype=np.float32)
+    activity[:10, 0] = 1.0  # local 0 talks in the first second
+    activity[12:, 1] = 1.0  # local 1 from 1.2 s
+    timeline.add(0, activity, [4, 2, None], 20)
+    assert timeline.covered_s == pytest.approx(2.0)
+    assert timeline.speaker_of(Span(0.2, 0.8)) == 4
+    assert timeline.speaker_of(Span(1.3, 1.9)) == 2
+    assert timeline.speaker_of(Span(1.0, 1.15)) in (4, 2)  # nobody: the nearest talker
+    labels = ["a", "b", "c", "d", "e"]
+    assert {t.label for t in timeline.turns(labels)} == {"c", "e"}
+
+
+def test_a_word_far_from_any_talk_has_no_speaker() -> None:
+    timeline = SpeakerTimeline(GRID)
+    activity = np.zeros((50, 3), dtype=np.float32)
+    activity[:5, 0] = 1.0
+    timeline.add(0, activity, [0, None, None], 50)
+    assert timeline.speaker_of(Span(4.0, 4.5)) is None
+
+
+def test_a_window_beyond_the_heard_frames_adds_only_what_was_heard() -> None:
+    timeline = SpeakerTimeline(GRID)
+    timeline.add(5, np.ones((20, 3), dtype=np.float32), [0, None, None], 8)
+    assert timeline.covered_s == pytest.approx(1.3)
+
+
+# -- end-of-stream labels -----------------------------------------------------------------
+
+
+def test_final_speakers_take_the_live_labels_they_share_most_time_with() -> None:
+    live = [Turn(Span(0, 5), "SPEAKER_00"), Turn(Span(5, 9), "SPEAKER_01")]
+    final = [
+        Turn(Span(0, 4.8), "SPEAKER_01"),
+        Turn(Span(4.8, 9), "SPEAKER_00"),
+        Turn(Span(9, 10), "SPEAKER_02"),  # found only by the final pass
+    ]
+    assert live_labels(final, live) == {
+        "SPEAKER_01": "SPEAKER_00",
+        "SPEAKER_00": "SPEAKER_01",
+        "SPEAKER_02": "SPEAKER_02",
+    }
+
+
+def test_an_unmatched_final_speaker_never_takes_a_label_shown_live() -> None:
+    live = [Turn(Span(0, 5), "SPEAKER_00"), Turn(Span(20, 25), "SPEAKER_01")]
+    final = [Turn(Span(0, 5), "SPEAKER_00"), Turn(Span(10, 12), "SPEAKER_01")]
+    assert live_labels(final, live) == {"SPEAKER_00": "SPEAKER_00", "SPEAKER_01": "SPEAKER_02"}
+    assert live_labels([], live) == {}
+
+
+# -- lines --------------------------------------------------------------------------------
+
+
+def test_lines_end_at_a_new_speaker_a_sentence_or_a_pause() -> None:
+    builder = LineBuilder()
+    first = words("Hello there.", speaker="A")
+    assert builder.add(first) == ()
+    closed = builder.add(words("How are", start=1.0, speaker="A"))
+    assert [line.text for line in closed] == ["Hello there."]
+    closed = builder.add(words("fine", start=2.0, speaker="B"))
+    assert [(line.speaker, line.text) for line in closed] == [("A", "How are")]
+    closed = builder.add(words("thanks", start=5.0, speaker="B"))  # after a 2.6 s pause
+    assert [line.text for line in closed] == ["fine"]
+    assert [line.text for line in builder.close()] == ["thanks"]
+    assert builder.close() == ()
+
+
+# -- recording ----------------------------------------------------------------------------
+
+
+def test_the_recording_keeps_what_the_engine_reads_and_writes_the_whole_stream(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "stream.wav"
+    recording = Recording(path)
+    ramp = (np.arange(32_000, dtype=np.float32) / 64_000).astype(np.float32)
+    recording.append(ramp[:16_000])
+    recording.append(np.array([np.nan, np.inf, -5.0], dtype=np.float32))
+    recording.append(ramp[16_000:])
+    assert recording.duration_s == pytest.approx(32_003 / 16_000)
+    piece = recording.samples(0.5, 0.6)
+    assert piece.shape == (1_600,) and piece[0] == pytest.approx(ramp[8_000])
+    assert list(recording.samples(1.0, 1.0 + 3 / 16_000)) == [0.0, 1.0, -1.0]
+    recording.release(1.5)
+    with pytest.raises(ValueError, match="released"):
+        recording.samples(1.4, 1.6)
+    assert recording.samples(1.5, 1.6)[0] == pytest.approx(ramp[24_000 - 3])
+    assert recording.samples(1.9, 2.5).shape == (1_603,)  # to the end of what was heard
+    assert recording.close() == path
+    with wave.open(str(path)) as written:
+        assert (written.getframerate(), written.getnframes()) == (16_000, 32_003)
+
+
+def test_without_a_file_the_recording_returns_the_whole_audio() -> None:
+    recording = Recording(None)
+    recording.append(np.ones(800, dtype=np.float32))
+    recording.append(np.zeros(0, dtype=np.float32))
+    recording.release(10.0)
+    audio = recording.close()
+    assert isinstance(audio, Audio) and audio.samples.shape == (800,)
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"step_s": 0.1},
+        {"step_s": 5.0, "max_step_s": 4.0},
+        {"target_load": 0.0},
+        {"trim_s": 25.0},
+        {"speaker_distance": 2.5},
+        {"max_wait_s": -1.0},
+        {"diarize_step_s": 0.1},
+    ],
+)
+def test_live_settings_out_of_range_are_refused(changes: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        LiveConfig(**changes)  # type: ignore[arg-type]
