@@ -142,6 +142,8 @@ class LiveEngine:
         self._load = 0.0
         self._compute_s = 0.0
         self._notice: str | None = None
+        self.shown: Transcript | None = None
+        """After :meth:`finish`: the transcript as it was shown live (before the final pass)."""
 
     # -- input ---------------------------------------------------------------------------
 
@@ -202,6 +204,7 @@ class LiveEngine:
         self._pool.shutdown()
         audio = self._recording.close()
         live = self._live_transcript(audio)
+        self.shown = live
         if not self.live.final_pass or (not live.utterances and not live.turns):
             return live
         return self._final_pass(audio, live)
