@@ -156,6 +156,29 @@ class JobStore:
                 )
         return [self._require(job.id) for job in jobs]
 
+    def add_done(self, job: NewJob, duration_s: float, speakers: int | None) -> Job:
+        """Add a job that is already done (its media and result are in place): a live
+        session that ended. Returns it as stored."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO jobs (id, created, updated, status, stage, percent, attempts,"
+                " options, filename, media_type, size_bytes, duration_s, speakers)"
+                " VALUES (?, ?, ?, 'done', 'done', 100, 1, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    now,
+                    now,
+                    job.options.to_json(),
+                    job.filename,
+                    job.media_type,
+                    job.size_bytes,
+                    duration_s,
+                    speakers,
+                ),
+            )
+        return self._require(job.id)
+
     def get(self, job_id: str) -> Job | None:
         """The job ``job_id``, or None."""
         with self._connect() as db:
