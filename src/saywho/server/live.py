@@ -1,0 +1,215 @@
+"""Live sessions in the server: the models, one session at a time, and the session's thread.
+
+:class:`LiveRoom` loads the live models at the first session (the server's pipeline config
+with the session's options) and keeps them; it holds one session at a time. A
+:class:`LiveSession` steps its engine on a thread of its own (a step takes about a second,
+never on the event loop) and reports what it has to say through ``emit``, which the
+WebSocket's sender reads; the receiver feeds it audio from the event loop. When the stream
+stops the session runs the engine's final pass and stores the result as an ordinary done
+job, with the recording as its media.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from saywho.config import LiveConfig, PipelineConfig
+from saywho.errors import SaywhoError
+from saywho.live import LiveEngine, open_engine
+from saywho.live.session import LiveModels
+from saywho.server.jobs import Job
+from saywho.server.live_protocol import INTERNAL, job_message, update_message
+from saywho.server.options import JobOptions
+from saywho.server.service import JobService
+from saywho.server.voices import VoiceLibrary
+from saywho.types import Transcript
+
+__all__ = ["End", "LiveRoom", "LiveSession"]
+
+log = logging.getLogger(__name__)
+
+_IDLE_WAIT_S = 0.05  # between checks whether a step is due
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The last thing a session emits: close the connection with ``code`` and ``reason``."""
+
+    code: int = 1000
+    reason: str = ""
+
+
+Emit = Callable[[dict[str, Any] | End], None]
+"""Sends a message to the client (thread-safe)."""
+
+
+class LiveRoom:
+    """The live sessions of one server: one at a time, on models loaded once."""
+
+    def __init__(self, service: JobService, voices: VoiceLibrary) -> None:
+        self.service = service
+        self.voices = voices
+        self._busy = threading.Lock()
+        self._models: LiveModels | None = None
+        self._models_lock = threading.Lock()
+
+    @property
+    def max_s(self) -> float:
+        """The longest session, in seconds of audio (the server's ``--max-duration``)."""
+        longest = self.service.settings.config.decode.max_duration_s
+        return longest if longest is not None else float("inf")
+
+    def claim(self) -> bool:
+        """Take the room for a session; False if another session holds it."""
+        return self._busy.acquire(blocking=False)
+
+    def release(self) -> None:
+        """Free the room for the next session."""
+        self._busy.release()
+
+    def open(self, options: JobOptions, emit: Emit) -> LiveSession:
+        """A session with ``options`` (loads the models the first time: seconds). The room
+        must be claimed; the session frees it when it ends. Raises :class:`SaywhoError`."""
+        config = options.config(self.service.settings.config)
+        models = self._loaded(config)
+        uploads = self.service.settings.paths.uploads
+        uploads.mkdir(parents=True, exist_ok=True)
+        recording = uploads / f"live-{secrets.token_hex(8)}.wav"
+        identification = self.voices.voices().identification()
+        began = time.monotonic()
+        engine = open_engine(
+            models,
+            LiveConfig(),
+            clock=lambda: time.monotonic() - began,
+            voices=identification,
+            recording=recording,
+        )
+        return LiveSession(self, engine, recording, options, emit)
+
+    def _loaded(self, config: PipelineConfig) -> LiveModels:
+        """The models for ``config``: those kept when it is the same config, else loaded
+        (and kept instead: one set in memory)."""
+        with self._models_lock:
+            if self._models is None or self._models.pipeline.config != config:
+                self._models = None  # free the old set before loading the new one
+                self._models = LiveModels(config)
+            return self._models
+
+
+class LiveSession:
+    """One live session; :meth:`start` runs it on its own thread until :meth:`stop`."""
+
+    def __init__(
+        self, room: LiveRoom, engine: LiveEngine, recording: Path, options: JobOptions, emit: Emit
+    ) -> None:
+        self.room = room
+        self.engine = engine
+        self.recording = recording
+        self.options = options
+        self.emit = emit
+        self._renames: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
+        self._ending = threading.Event()
+        self._outcome: Literal["job", "discard"] = "job"
+        self._thread = threading.Thread(target=self._run, name="saywho-live", daemon=True)
+
+    def start(self) -> None:
+        """Run the session on its thread."""
+        self._thread.start()
+
+    def feed(self, samples: npt.NDArray[np.float32]) -> None:
+        """More of the stream (any thread)."""
+        if not self._ending.is_set():
+            self.engine.feed(samples)
+
+    def rename(self, label: str, name: str | None) -> None:
+        """Name speaker ``label`` (applied between two steps)."""
+        self._renames.put((label, name))
+
+    def stop(self) -> None:
+        """End the stream: the session finishes and becomes a job."""
+        self._ending.set()
+
+    def discard(self) -> None:
+        """End the session without a job; its recording is deleted."""
+        self._outcome = "discard"
+        self._ending.set()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        """Wait for the session's thread to end."""
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            self._stream()
+            if self._outcome == "discard":
+                self._discard()
+                self.emit(End())
+                return
+            job = self._finish()
+            if job is not None:
+                self.emit(job_message(job.id))
+            self.emit(End())
+        except Exception as error:  # a failure ends this session, never the server
+            log.exception("live session failed")
+            self._discard()
+            message = str(error) if isinstance(error, SaywhoError) else "internal error"
+            self.emit({"type": "error", "message": f"the live session failed: {message}"})
+            self.emit(End(INTERNAL, "the live session failed"))
+        finally:
+            self.room.release()
+
+    def _stream(self) -> None:
+        """Step whenever a step is due, until the stream stops or reaches its longest."""
+        engine = self.engine
+        while not self._ending.is_set():
+            if self._renamed():
+                self.emit(update_message(engine.last_update()))
+            if engine.heard_s >= self.room.max_s:
+                self.emit(_notice(f"the session reached its longest ({self.room.max_s:.0f} s)"))
+                self._ending.set()
+                break
+            if engine.due():
+                self.emit(update_message(engine.step()))
+            else:
+                self._ending.wait(_IDLE_WAIT_S)
+        self._renamed()
+
+    def _renamed(self) -> bool:
+        """Apply the renames asked for since the last call; whether there were any."""
+        renamed = False
+        while True:
+            try:
+                label, name = self._renames.get_nowait()
+            except queue.Empty:
+                return renamed
+            self.engine.rename(label, name)
+            renamed = True
+
+    def _finish(self) -> Job | None:
+        """The final pass, stored as a done job (None: nothing was heard, no job)."""
+        if self.engine.heard_s <= 0:
+            self._discard()
+            self.emit({"type": "error", "message": "no audio was received: no job was made"})
+            return None
+        self.emit({"type": "finishing"})
+        transcript: Transcript = self.engine.finish()
+        filename = time.strftime("live-%Y%m%d-%H%M%S.wav")
+        return self.room.service.add_finished(self.recording, filename, transcript, self.options)
+
+    def _discard(self) -> None:
+        self.recording.unlink(missing_ok=True)
+
+
+def _notice(text: str) -> dict[str, Any]:
+    return {"type": "notice", "message": text}
