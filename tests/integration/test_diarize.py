@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from media import resample, silence, speech_samples, tone, write_media
+from media import LINES, VOICES, conversation, resample, silence, speech_samples, tone, write_media
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
 from saywho.audio import decode
 from saywho.cli import main
@@ -17,28 +17,6 @@ from saywho.config import DiarizeConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.errors import ConfigError
 from saywho.types import Audio, Diarization, Span
-
-# Three eSpeak NG voices that CAM++ tells apart (pairwise cosine similarity ≤ 0.4).
-VOICES = ("en+croak", "en-029+f2", "en-gb-scotland+m7")
-LINES = (
-    "Good morning everyone, thank you for joining the weekly planning meeting today.",
-    "Thanks for having me. I have three items on the agenda that I want to go through.",
-    "Before we start, could somebody summarise what happened with the release last week?",
-    "The release went out on Tuesday, two days late, because the tests kept failing overnight.",
-)
-
-
-def conversation(
-    tmp: Path, order: tuple[int, ...], pause_s: float = 0.7
-) -> tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]:
-    """Lines spoken by ``VOICES[order[i]]`` in turn, with the true turns."""
-    pieces, truth, now = [silence(0.5)], [], 0.5
-    for index, voice in enumerate(order):
-        line = speech_samples(LINES[index % len(LINES)], tmp, voice=VOICES[voice])
-        truth.append((Span(now, now + line.shape[0] / 16_000), voice))
-        pieces += [line, silence(pause_s)]
-        now += line.shape[0] / 16_000 + pause_s
-    return np.concatenate(pieces), truth
 
 
 def agreement(result: Diarization, truth: list[tuple[Span, int]]) -> float:
