@@ -82,7 +82,7 @@ async def _open(websocket: WebSocket, room: LiveRoom) -> _Connected | None:
     first = await _next(websocket, room)
     if isinstance(first, (str, Stop)):
         room.release()
-        if first != "gone":
+        if not isinstance(first, str) or first != "gone":
             await websocket.close(1000, "nothing to do")
         return None
     if isinstance(first, Rename):
@@ -144,17 +144,17 @@ async def _receive_all(
     """Feed the session until the client stops (or is idle) or goes away."""
     while True:
         message = await _next(websocket, room)
-        if message == "gone":
-            return "gone"
-        if isinstance(message, Stop) or message == "idle":
-            session.stop()
-            return "stop"
-        if isinstance(message, Rename):
+        if isinstance(message, np.ndarray):
+            session.feed(message)
+        elif isinstance(message, Rename):
             session.rename(message.label, message.name)
         elif isinstance(message, Start):
             raise LiveProtocolError(POLICY, "start must be the first message")
-        elif not isinstance(message, str):
-            session.feed(message)
+        elif message == "gone":
+            return "gone"
+        else:  # stop, or idle
+            session.stop()
+            return "stop"
 
 
 async def _next(websocket: WebSocket, room: LiveRoom) -> _Received:
