@@ -97,7 +97,8 @@ def parse_text(text: str, models: Collection[str]) -> Start | Rename | Stop:
     kind = message.get("type")
     if kind == "start":
         _only(message, ("type", "options"))
-        return Start(_options(message.get("options") or {}, models))
+        options = message.get("options")
+        return Start(_options({} if options is None else options, models))
     if kind == "rename":
         _only(message, ("type", "label", "name"))
         return Rename(_label(message.get("label")), _name(message.get("name")))
