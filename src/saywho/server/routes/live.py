@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -96,7 +97,8 @@ async def _open(websocket: WebSocket, room: LiveRoom) -> _Connected | None:
             loop.call_soon_threadsafe(outbox.put_nowait, message)
 
     session = await run_in_threadpool(room.open, options, emit)
-    await websocket.send_json({"type": "ready", "max_s": room.max_s})
+    longest = room.max_s if math.isfinite(room.max_s) else None
+    await websocket.send_json({"type": "ready", "max_s": longest})
     session.start()
     if not isinstance(first, Start):
         session.feed(first)
