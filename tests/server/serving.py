@@ -154,3 +154,14 @@ def chromium(*args: str) -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+def problems_of(page: Page) -> list[str]:
+    """The errors ``page`` will log or throw (a script or style refused by its policy, too)."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems

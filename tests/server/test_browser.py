@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
-from serving import Server, chromium, screenshot
+from serving import Server, chromium, problems_of, screenshot
 
 pytestmark = [
     pytest.mark.enable_socket,
@@ -100,12 +100,7 @@ def test_upload_follow_review_rename_download(
 
 def test_the_pages_icon_form_and_api_fields(server: Server, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1100, "height": 700})
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: problems.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = problems_of(page)
     try:
         page.goto(server.url + "/")
         expect(page.locator("#model option")).not_to_have_count(0)

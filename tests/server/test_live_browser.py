@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
-from serving import Server, chromium, screenshot
+from serving import Server, chromium, problems_of, screenshot
 
 from media import conversation, write_media
 
@@ -43,12 +43,7 @@ def browser(microphone: Path) -> Iterator[Browser]:
 def test_live_words_with_speakers_then_a_job(server: Server, browser: Browser) -> None:
     context = browser.new_context(permissions=["microphone"])
     page = context.new_page()
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: problems.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = problems_of(page)
     try:
         page.goto(server.url + "/")
         page.click('a[href="/live"]')
