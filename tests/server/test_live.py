@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from serving import Server
+from serving import Server, start_server
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -199,3 +199,30 @@ def test_the_live_page_is_served_with_its_scripts(server: Server, tmp_path: Path
         for name in ("live.js", "live-worklet.js", "live.css"):
             client.get(f"/static/{name}").raise_for_status()
         assert ".spk-1 { --c: #b3430e; }" in client.get("/static/live.css").text
+
+
+def test_a_session_ends_at_the_longest_and_a_vanished_client_keeps_its_recording(
+    tmp_path: Path, talk: npt.NDArray[np.float32]
+) -> None:
+    short = start_server(tmp_path / "data", "--rate-limit", "0", "--max-duration", "3")
+    with short.stopping():
+        with connect(socket_url(short), open_timeout=30, close_timeout=30) as ws:
+            for second in range(5):  # 5 s at once
+                ws.send(talk[16_000 * second : 16_000 * (second + 1)].astype("<f4").tobytes())
+            kinds = [received(ws)["type"]]
+            while kinds[-1] != "job":
+                kinds.append(received(ws)["type"])
+        assert kinds[0] == "ready" and kinds[-2:] == ["finishing", "job"]
+        assert "notice" in kinds
+
+        with connect(socket_url(short), open_timeout=30) as ws:
+            ws.send(talk[:16_000].astype("<f4").tobytes())
+            assert received(ws)["type"] == "ready"
+        with short.client() as client:  # the client went away without "stop"
+            deadline = time.monotonic() + 120
+            while len(jobs := client.get("/v1/jobs").raise_for_status().json()["jobs"]) < 2:
+                assert time.monotonic() < deadline, jobs
+                time.sleep(0.2)
+    assert [j["status"] for j in jobs] == ["done", "done"]
+    assert 2.5 < jobs[0]["duration_s"] <= 3.0  # what came past the longest was dropped
+    assert jobs[1]["duration_s"] == pytest.approx(1.0, abs=0.05)

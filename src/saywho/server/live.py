@@ -12,6 +12,7 @@ job, with the recording as its media.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import secrets
 import threading
@@ -31,9 +32,10 @@ from saywho.live.session import LiveModels
 from saywho.server.jobs import Job
 from saywho.server.live_protocol import INTERNAL, job_message, update_message
 from saywho.server.options import JobOptions
+from saywho.server.security import without_paths
 from saywho.server.service import JobService
 from saywho.server.voices import VoiceLibrary
-from saywho.types import Transcript
+from saywho.types import SAMPLE_RATE, Transcript
 
 __all__ = ["End", "LiveRoom", "LiveSession"]
 
@@ -66,7 +68,8 @@ class LiveRoom:
 
     @property
     def max_s(self) -> float:
-        """The longest session, in seconds of audio (the server's ``--max-duration``)."""
+        """The longest session, in seconds of audio and of wall time (the server's
+        ``--max-duration``)."""
         longest = self.service.settings.config.decode.max_duration_s
         return longest if longest is not None else float("inf")
 
@@ -122,15 +125,20 @@ class LiveSession:
         self._ending = threading.Event()
         self._outcome: Literal["job", "discard"] = "job"
         self._thread = threading.Thread(target=self._run, name="saywho-live", daemon=True)
+        self._began = time.monotonic()
 
     def start(self) -> None:
         """Run the session on its thread."""
         self._thread.start()
 
     def feed(self, samples: npt.NDArray[np.float32]) -> None:
-        """More of the stream (any thread)."""
-        if not self._ending.is_set():
-            self.engine.feed(samples)
+        """More of the stream (any thread); what goes past the longest session is dropped."""
+        if self._ending.is_set():
+            return
+        left_s = self.room.max_s - self.engine.heard_s
+        if math.isfinite(left_s):
+            samples = samples[: max(0, math.floor(left_s * SAMPLE_RATE))]
+        self.engine.feed(samples)
 
     def rename(self, label: str, name: str | None) -> None:
         """Name speaker ``label`` (applied between two steps)."""
@@ -163,7 +171,10 @@ class LiveSession:
         except Exception as error:  # a failure ends this session, never the server
             log.exception("live session failed")
             self._discard()
-            message = str(error) if isinstance(error, SaywhoError) else "internal error"
+            message = "internal error"
+            if isinstance(error, SaywhoError):  # no path of the server in what the client reads
+                paths = self.room.service.settings.paths
+                message = without_paths(str(error), {self.recording: "the recording"}, paths.root)
             self.emit({"type": "error", "message": f"the live session failed: {message}"})
             self.emit(End(INTERNAL, "the live session failed"))
         finally:
@@ -175,8 +186,9 @@ class LiveSession:
         while not self._ending.is_set():
             if self._renamed():
                 self.emit(update_message(engine.last_update()))
-            if engine.heard_s >= self.room.max_s:
-                self.emit(_notice(f"the session reached its longest ({self.room.max_s:.0f} s)"))
+            longest_s = self.room.max_s
+            if max(engine.heard_s, time.monotonic() - self._began) >= longest_s:
+                self.emit(_notice(f"the session reached its longest ({longest_s:.0f} s)"))
                 self._ending.set()
                 break
             if engine.due():

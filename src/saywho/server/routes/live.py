@@ -177,13 +177,13 @@ async def _send_all(websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any] |
     """Pass on what the session says, until its end (then close the connection)."""
     while True:
         message = await outbox.get()
-        try:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # client gone
             if isinstance(message, End):
                 await websocket.close(message.code, message.reason)
-                return
-            await websocket.send_json(message)
-        except (WebSocketDisconnect, RuntimeError, OSError):  # the client is gone
-            continue
+            else:
+                await websocket.send_json(message)
+        if isinstance(message, End):
+            return
 
 
 async def _fail(websocket: WebSocket, code: int, message: str) -> None:
