@@ -24,7 +24,7 @@ from saywho.server.settings import ServerSettings
 __all__ = ["COOKIE", "PUBLIC", "Guard"]
 
 COOKIE = "saywho_token"
-PUBLIC = ("/", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
+PUBLIC = ("/", "/live", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
 """Paths that never need the token."""
 
 

@@ -69,15 +69,25 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/v1/live`);
   setState("starting (the models load at the first session)…");
-  socket.onopen = () => socket.send(JSON.stringify({ type: "start", options: options() }));
   socket.onmessage = (e) => handle(JSON.parse(e.data));
+  let opened = false;
+  socket.onopen = () => {
+    opened = true;
+    socket.send(JSON.stringify({ type: "start", options: options() }));
+  };
   socket.onclose = (e) => {
     stopAudio();
-    if (!gotJob) setState(e.reason ? `ended: ${e.reason}` : "the connection closed");
+    if (!gotJob) setState(closedState(e.reason, opened));
     $("#start").disabled = false;
     $("#stop").disabled = true;
     socket = null;
   };
+}
+
+function closedState(reason, opened) {
+  if (reason) return `ended: ${reason}`;
+  if (!opened) return "could not connect: if this server asks for its API token, sign in on the jobs page first";
+  return "the connection closed";
 }
 
 function handle(message) {
