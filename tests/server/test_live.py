@@ -176,6 +176,7 @@ def test_our_own_page_may_open_a_session(server: Server) -> None:
         ('{"type": "dance"}', 1008, "unknown message type"),
         (b"\x00" * 300_000, 1009, "may be 262144 bytes"),
         (b"\x00\x00\x80", 1007, "float32"),
+        ('{"type": "start", "options": {"language": "de"}}', 1008, "English-only"),
     ],
 )
 def test_a_broken_message_ends_the_session_with_a_reason(

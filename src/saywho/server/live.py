@@ -42,6 +42,7 @@ __all__ = ["End", "LiveRoom", "LiveSession"]
 log = logging.getLogger(__name__)
 
 _IDLE_WAIT_S = 0.05  # between checks whether a step is due
+_MAX_PENDING_RENAMES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +142,9 @@ class LiveSession:
         self.engine.feed(samples)
 
     def rename(self, label: str, name: str | None) -> None:
-        """Name speaker ``label`` (applied between two steps)."""
-        self._renames.put((label, name))
+        """Name speaker ``label`` (applied between two steps; a flood of renames is cut)."""
+        if self._renames.qsize() < _MAX_PENDING_RENAMES:
+            self._renames.put((label, name))
 
     def stop(self) -> None:
         """End the stream: the session finishes and becomes a job."""
@@ -158,16 +160,15 @@ class LiveSession:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
+        last: list[dict[str, Any] | End] = [End()]
         try:
             self._stream()
             if self._outcome == "discard":
                 self._discard()
-                self.emit(End())
                 return
             job = self._finish()
             if job is not None:
-                self.emit(job_message(job.id))
-            self.emit(End())
+                last.insert(0, job_message(job.id))
         except Exception as error:  # a failure ends this session, never the server
             log.exception("live session failed")
             self._discard()
@@ -175,10 +176,14 @@ class LiveSession:
             if isinstance(error, SaywhoError):  # no path of the server in what the client reads
                 paths = self.room.service.settings.paths
                 message = without_paths(str(error), {self.recording: "the recording"}, paths.root)
-            self.emit({"type": "error", "message": f"the live session failed: {message}"})
-            self.emit(End(INTERNAL, "the live session failed"))
+            last = [
+                {"type": "error", "message": f"the live session failed: {message}"},
+                End(INTERNAL, "the live session failed"),
+            ]
         finally:
-            self.room.release()
+            self.room.release()  # before the last word: a client told "job" may start again
+            for said in last:
+                self.emit(said)
 
     def _stream(self) -> None:
         """Step whenever a step is due, until the stream stops or reaches its longest."""
@@ -198,15 +203,20 @@ class LiveSession:
         self._renamed()
 
     def _renamed(self) -> bool:
-        """Apply the renames asked for since the last call; whether there were any."""
+        """Apply the renames asked for since the last call (of speakers the session has
+        met; others are ignored); whether there were any."""
         renamed = False
+        known: set[str] | None = None
         while True:
             try:
                 label, name = self._renames.get_nowait()
             except queue.Empty:
                 return renamed
-            self.engine.rename(label, name)
-            renamed = True
+            if known is None:
+                known = {s.label for s in self.engine.last_update().speakers}
+            if label in known:
+                self.engine.rename(label, name)
+                renamed = True
 
     def _finish(self) -> Job | None:
         """The final pass, stored as a done job (None: nothing was heard, no job)."""

@@ -22,9 +22,10 @@ from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
-from saywho.errors import SaywhoError
+from saywho.errors import ConfigError, SaywhoError
 from saywho.server.live import End, LiveRoom, LiveSession
 from saywho.server.live_protocol import (
+    INTERNAL,
     POLICY,
     TRY_LATER,
     LiveProtocolError,
@@ -65,9 +66,10 @@ def router(room: LiveRoom) -> APIRouter:
             room.release()
             await _fail(websocket, error.code, str(error))
             return
-        except SaywhoError as error:  # options the models refuse (a language), the library
+        except SaywhoError as error:  # options the models refuse (a language), a model, …
             room.release()
-            await _fail(websocket, POLICY, str(error))
+            code = POLICY if isinstance(error, ConfigError) else INTERNAL
+            await _fail(websocket, code, str(error))
             return
         except BaseException:
             room.release()
