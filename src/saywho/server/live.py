@@ -37,7 +37,7 @@ from saywho.server.service import JobService
 from saywho.server.voices import VoiceLibrary
 from saywho.types import SAMPLE_RATE, Transcript
 
-__all__ = ["End", "LiveRoom", "LiveSession"]
+__all__ = ["Claim", "End", "LiveRoom", "LiveSession"]
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +74,13 @@ class LiveRoom:
         longest = self.service.settings.config.decode.max_duration_s
         return longest if longest is not None else float("inf")
 
-    def claim(self) -> bool:
-        """Take the room for a session; False if another session holds it."""
-        return self._busy.acquire(blocking=False)
+    def claim(self) -> Claim | None:
+        """Take the room for a session; None if another session holds it."""
+        return Claim(self._busy) if self._busy.acquire(blocking=False) else None
 
-    def release(self) -> None:
-        """Free the room for the next session."""
-        self._busy.release()
-
-    def open(self, options: JobOptions, emit: Emit) -> LiveSession:
-        """A session with ``options`` (loads the models the first time: seconds). The room
-        must be claimed; the session frees it when it ends. Raises :class:`SaywhoError`."""
+    def open(self, claim: Claim, options: JobOptions, emit: Emit) -> LiveSession:
+        """A session with ``options`` under ``claim`` (loads the models the first time:
+        seconds); the session frees the room when it ends. Raises :class:`SaywhoError`."""
         config = options.config(self.service.settings.config)
         models = self._loaded(config)
         uploads = self.service.settings.paths.uploads
@@ -99,7 +95,7 @@ class LiveRoom:
             voices=identification,
             recording=recording,
         )
-        return LiveSession(self, engine, recording, options, emit)
+        return LiveSession(self, claim, engine, recording, options, emit)
 
     def _loaded(self, config: PipelineConfig) -> LiveModels:
         """The models for ``config``: those kept when it is the same config, else loaded
@@ -111,13 +107,36 @@ class LiveRoom:
             return self._models
 
 
+class Claim:
+    """The room held for one session: :meth:`release` frees it, once (again: nothing)."""
+
+    def __init__(self, busy: threading.Lock) -> None:
+        self._busy = busy
+        self._held = True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        """Free the room for the next session (the first call only)."""
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._busy.release()
+
+
 class LiveSession:
     """One live session; :meth:`start` runs it on its own thread until :meth:`stop`."""
 
     def __init__(
-        self, room: LiveRoom, engine: LiveEngine, recording: Path, options: JobOptions, emit: Emit
+        self,
+        room: LiveRoom,
+        claim: Claim,
+        engine: LiveEngine,
+        recording: Path,
+        options: JobOptions,
+        emit: Emit,
     ) -> None:
         self.room = room
+        self.claim = claim
         self.engine = engine
         self.recording = recording
         self.options = options
@@ -181,7 +200,7 @@ class LiveSession:
                 End(INTERNAL, "the live session failed"),
             ]
         finally:
-            self.room.release()  # before the last word: a client told "job" may start again
+            self.claim.release()  # before the last word: a client told "job" may start again
             for said in last:
                 self.emit(said)
 

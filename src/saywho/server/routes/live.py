@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from saywho.errors import ConfigError, SaywhoError
-from saywho.server.live import End, LiveRoom, LiveSession
+from saywho.server.live import Claim, End, LiveRoom, LiveSession
 from saywho.server.live_protocol import (
     INTERNAL,
     POLICY,
@@ -52,7 +52,8 @@ def router(room: LiveRoom) -> APIRouter:
     @live.websocket("/v1/live")
     async def live_socket(websocket: WebSocket) -> None:
         await websocket.accept()
-        if not room.claim():
+        claim = room.claim()
+        if claim is None:
             await _fail(
                 websocket,
                 TRY_LATER,
@@ -60,31 +61,31 @@ def router(room: LiveRoom) -> APIRouter:
                 "try again when it has ended",
             )
             return
+        connected = None
         try:
-            session = await _open(websocket, room)
+            connected = await _open(websocket, room, claim)
         except LiveProtocolError as error:
-            room.release()
+            claim.release()
             await _fail(websocket, error.code, str(error))
-            return
         except SaywhoError as error:  # options the models refuse (a language), a model, …
-            room.release()
-            code = POLICY if isinstance(error, ConfigError) else INTERNAL
-            await _fail(websocket, code, str(error))
-            return
-        except BaseException:
-            room.release()
-            raise
-        if session is not None:
-            await _converse(websocket, session, room)
+            claim.release()
+            await _fail(
+                websocket, POLICY if isinstance(error, ConfigError) else INTERNAL, str(error)
+            )
+        finally:
+            if connected is None:  # no session started: the room is free again
+                claim.release()
+        if connected is not None:  # the session frees the room when it ends
+            await _converse(websocket, connected)
 
     return live
 
 
-async def _open(websocket: WebSocket, room: LiveRoom) -> _Connected | None:
-    """Read the first message, open the session (the room is released if this fails)."""
+async def _open(websocket: WebSocket, room: LiveRoom, claim: Claim) -> _Connected | None:
+    """Read the first message and start a session under ``claim``; None when there is
+    nothing to start."""
     first = await _next(websocket, room)
     if isinstance(first, (str, Stop)):
-        room.release()
         if not isinstance(first, str) or first != "gone":
             await websocket.close(1000, "nothing to do")
         return None
@@ -98,10 +99,13 @@ async def _open(websocket: WebSocket, room: LiveRoom) -> _Connected | None:
         with contextlib.suppress(RuntimeError):  # the event loop is closed: the server stops
             loop.call_soon_threadsafe(outbox.put_nowait, message)
 
-    session = await run_in_threadpool(room.open, options, emit)
+    session = await run_in_threadpool(room.open, claim, options, emit)
+    session.start()  # what it says waits in the outbox until the sender runs, after this
     longest = room.max_s if math.isfinite(room.max_s) else None
-    await websocket.send_json({"type": "ready", "max_s": longest})
-    session.start()
+    try:
+        await websocket.send_json({"type": "ready", "max_s": longest})
+    except (WebSocketDisconnect, RuntimeError, OSError):  # gone while the models loaded
+        session.discard()
     if not isinstance(first, Start):
         session.feed(first)
     return _Connected(session, outbox)
@@ -115,10 +119,10 @@ class _Connected:
     outbox: asyncio.Queue[dict[str, Any] | End]
 
 
-async def _converse(websocket: WebSocket, connected: _Connected, room: LiveRoom) -> None:
+async def _converse(websocket: WebSocket, connected: _Connected) -> None:
     session = connected.session
     sender = asyncio.create_task(_send_all(websocket, connected.outbox))
-    receiver = asyncio.create_task(_receive_all(websocket, session, room))
+    receiver = asyncio.create_task(_receive_all(websocket, session))
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         if not receiver.done():  # the session ended by itself (its longest, a failure)
@@ -142,12 +146,10 @@ async def _converse(websocket: WebSocket, connected: _Connected, room: LiveRoom)
             task.cancel()
 
 
-async def _receive_all(
-    websocket: WebSocket, session: LiveSession, room: LiveRoom
-) -> Literal["stop", "gone"]:
+async def _receive_all(websocket: WebSocket, session: LiveSession) -> Literal["stop", "gone"]:
     """Feed the session until the client stops (or is idle) or goes away."""
     while True:
-        message = await _next(websocket, room)
+        message = await _next(websocket, session.room)
         if isinstance(message, np.ndarray):
             session.feed(message)
         elif isinstance(message, Rename):
