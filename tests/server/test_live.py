@@ -104,7 +104,8 @@ def test_a_session_streams_words_with_speakers_and_becomes_a_job(
     assert all(u["heard_s"] >= 0 and u["delay_s"] >= 0 for u in updates)
     named = [s for u in [*updates, *messages] if u["type"] == "update" for s in u["speakers"]]
     assert {"label": speakers[first], "name": "Alice"} in named
-    assert "finishing" in [m["type"] for m in messages]
+    kinds = [m["type"] for m in messages]
+    assert kinds[-3:] == ["finishing", "update", "job"]  # the stream's last words, then the job
 
     job = messages[-1]
     assert job["url"] == f"/jobs/{job['id']}"
@@ -217,7 +218,7 @@ def test_a_session_ends_at_the_longest_and_a_vanished_client_keeps_its_recording
             kinds = [received(ws)["type"]]
             while kinds[-1] != "job":
                 kinds.append(received(ws)["type"])
-        assert kinds[0] == "ready" and kinds[-2:] == ["finishing", "job"]
+        assert kinds[0] == "ready" and kinds[-3:] == ["finishing", "update", "job"]
         assert "notice" in kinds
 
         with connect(socket_url(short), open_timeout=30) as ws:

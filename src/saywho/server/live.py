@@ -11,6 +11,7 @@ job, with the recording as its media.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import queue
@@ -244,7 +245,10 @@ class LiveSession:
             self.emit({"type": "error", "message": "no audio was received: no job was made"})
             return None
         self.emit({"type": "finishing"})
+        before = len(self.engine.committed)
         transcript: Transcript = self.engine.finish()
+        last = self.engine.committed[before:]  # the words the end of the stream committed
+        self.emit(update_message(dataclasses.replace(self.engine.last_update(), committed=last)))
         filename = time.strftime("live-%Y%m%d-%H%M%S.wav")
         return self.room.service.add_finished(self.recording, filename, transcript, self.options)
 
