@@ -9,16 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from media import (
-    LINES,
-    VOICES,
-    conversation,
-    resample,
-    silence,
-    speech_samples,
-    tone,
-    write_media,
-)
+from media import LINES, VOICES, conversation, resample, silence, speech_samples, tone, write_media
 from saywho import Pipeline, PipelineConfig, RecognizeConfig
 from saywho.audio import decode
 from saywho.cli import main

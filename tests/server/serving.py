@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 import saywho
 
 HOST = "127.0.0.1"
+CHROMIUM = "/usr/bin/chromium"
 SRC = Path(saywho.__file__).resolve().parents[1]
 
 
@@ -129,3 +132,36 @@ def wait_for(
 
 def finished(job: dict[str, Any]) -> bool:
     return job["status"] in ("done", "failed")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep a screenshot where SAYWHO_SCREENSHOTS says (for a person to look at)."""
+    folder = os.environ.get("SAYWHO_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+@contextmanager
+def chromium(*args: str) -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright (never downloaded), with ``args``."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(
+            "chromium is not installed: run `make test` (it installs it) or apt install chromium"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def problems_of(page: Page) -> list[str]:
+    """The errors ``page`` will log or throw (a script or style refused by its policy, too)."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from serving import Server
+from playwright.sync_api import Browser, expect
+from serving import Server, chromium, problems_of, screenshot
 
 pytestmark = [
     pytest.mark.enable_socket,
@@ -19,19 +17,11 @@ pytestmark = [
     pytest.mark.integration,
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(
-            "chromium is not installed: run `make test` (it installs it) or apt install chromium"
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_upload_follow_review_rename_download(
@@ -65,7 +55,7 @@ def test_upload_follow_review_rename_download(
         assert row.get_attribute("data-status") == "done"
         expect(row.locator(".percent")).to_have_text(re.compile(r"100 %"))
         expect(row.locator("td.speakers")).to_have_text("1")
-        _screenshot(page, "server-jobs-done")
+        screenshot(page, "server-jobs-done")
         bar, percent = (
             row.locator("progress").bounding_box(),
             row.locator(".percent").bounding_box(),
@@ -108,21 +98,9 @@ def test_upload_follow_review_rename_download(
     assert "Diane: " in stored
 
 
-def _screenshot(page: Page, name: str) -> None:
-    """Keep a screenshot where SAYWHO_SCREENSHOTS says (for a person to look at)."""
-    folder = os.environ.get("SAYWHO_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
 def test_the_pages_icon_form_and_api_fields(server: Server, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1100, "height": 700})
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: problems.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = problems_of(page)
     try:
         page.goto(server.url + "/")
         expect(page.locator("#model option")).not_to_have_count(0)
@@ -133,7 +111,7 @@ def test_the_pages_icon_form_and_api_fields(server: Server, browser: Browser) ->
         answer = httpx.get(server.url + icon)
         assert answer.headers["content-type"].startswith("image/svg+xml")
         assert page.locator(".top img").evaluate("img => img.naturalWidth") > 0
-        _screenshot(page, "server-index")
+        screenshot(page, "server-index")
 
         page.goto(server.url + "/docs")
         upload = page.locator(
@@ -157,7 +135,7 @@ def test_the_pages_icon_form_and_api_fields(server: Server, browser: Browser) ->
         )
         rename = page.locator(".op", has_text="/rename").first.locator(".fields li")
         expect(rename.first).to_contain_text("label")  # a JSON body, through its $ref
-        _screenshot(page, "server-docs")
+        screenshot(page, "server-docs")
     finally:
         page.close()
     assert problems == []  # no script or style refused by the pages' policy

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from saywho.config import PipelineConfig
 from saywho.errors import ConfigError
+from saywho.server.guard import Guard
 from saywho.server.jobs import MAX_ATTEMPTS, JobStore, NewJob, new_job_id
 from saywho.server.options import JobOptions
 from saywho.server.security import (
@@ -23,8 +25,12 @@ from saywho.server.security import (
     token_required,
     without_paths,
 )
+from saywho.server.service import JobService
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import UploadError, receive_upload
+from saywho.server.voices import open_voice_library
+from saywho.server.worker import WorkerPool
+from saywho.types import Span, Speaker, Transcript, Utterance, Word
 
 
 def _add(store: JobStore, count: int = 1) -> list[str]:
@@ -112,6 +118,48 @@ def test_a_store_from_before_speaker_counts_gains_the_column(tmp_path: Path) -> 
     assert running is not None and store.finish(running, 1.0, 2)
     done = store.get(job_id)
     assert done is not None and done.speakers == 2
+
+
+def test_a_finished_live_session_becomes_a_done_job(tmp_path: Path) -> None:
+    settings = ServerSettings(data_dir=tmp_path / "data")
+    store = JobStore(settings.paths.database)
+    voices = open_voice_library(tmp_path / "voices.sqlite3")
+    pool = WorkerPool(store, settings.paths, settings.config, 1, voices)
+    service = JobService(store, pool, settings)  # its workers never start
+    recording = tmp_path / "live-1.wav"
+    recording.write_bytes(b"RIFF" + bytes(40))
+    words = (
+        Word("Hi", Span(0.1, 0.4), 0.9, "SPEAKER_00"),
+        Word("hello", Span(1.0, 1.5), 0.9, "SPEAKER_01"),
+    )
+    transcript = Transcript(
+        source="live",
+        duration_s=2.0,
+        language="en",
+        language_probability=None,
+        utterances=(Utterance(Span(0.1, 1.5), "Hi hello", words),),
+        config=PipelineConfig(),
+        speakers=(Speaker("SPEAKER_00", "Ann"), Speaker("SPEAKER_01")),
+    )
+    job = service.add_finished(recording, "live-x.wav", transcript, JobOptions(language="en"))
+    assert (job.status, job.stage, job.percent, job.error) == ("done", "done", 100.0, None)
+    assert (job.filename, job.media_type, job.size_bytes) == ("live-x.wav", "audio/wav", 44)
+    assert (job.duration_s, job.speakers, job.options.language) == (2.0, 2, "en")
+    assert not recording.exists()
+    assert service.media(job).read_bytes().startswith(b"RIFF")
+    stored = service.transcript(service.done(job.id))
+    assert stored.source == "live-x.wav"
+    assert [(w.text, w.speaker) for w in stored.words] == [
+        ("Hi", "SPEAKER_00"),
+        ("hello", "SPEAKER_01"),
+    ]
+    assert stored.speaker_display("SPEAKER_00") == "Ann"
+    assert store.claim() is None  # never handed to a worker
+
+    with pytest.raises(FileNotFoundError):
+        service.add_finished(tmp_path / "gone.wav", "live-y.wav", transcript, JobOptions())
+    assert [j.id for j in store.all()] == [job.id]
+    assert [p.name for p in (settings.paths.root / "jobs").iterdir()] == [job.id]
 
 
 def test_options_are_checked() -> None:
@@ -293,3 +341,49 @@ def test_a_body_that_is_not_multipart_is_refused(tmp_path: Path) -> None:
             b"--XyZ\r\nContent-Disposition: form-data; name=files; filename=a\r\n\r\nabc", tmp_path
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def _handshake(
+    headers: dict[str, str], *, extensions: dict[str, object] | None = None, client: str = "::1"
+) -> list[dict[str, object]]:
+    """What the guard sends for a WebSocket handshake to /v1/live (``passed``: it let it in)."""
+    sent: list[dict[str, object]] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        sent.append({"type": "passed"})
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    guard = Guard(app, ServerSettings(), None)  # type: ignore[arg-type]
+    scope = {
+        "type": "websocket",
+        "path": "/v1/live",
+        "client": (client, 50000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "extensions": extensions or {},
+    }
+    asyncio.run(guard(scope, receive, send))  # type: ignore[arg-type]
+    return sent
+
+
+def test_websocket_handshakes_pass_the_guard_like_requests() -> None:
+    ours = {"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:8000"}
+    assert _handshake(ours) == [{"type": "passed"}]
+    assert _handshake({"Host": "localhost:8000"}) == [{"type": "passed"}]  # not from a page
+    answer = {"websocket.http.response": {}}
+    other = {"Host": "127.0.0.1:8000", "Origin": "https://evil.example"}
+    refused = _handshake(other, extensions=answer)
+    assert refused[0]["type"] == "websocket.http.response.start"
+    assert refused[0]["status"] == 403
+    assert b"cross-site" in refused[1]["body"]  # type: ignore[operator]
+    closed = _handshake(other)  # a server that cannot answer a handshake with HTTP
+    assert closed[0]["type"] == "websocket.close" and closed[0]["code"] == 1008
+    evil = {"Host": "evil.example", "Origin": "http://evil.example"}
+    rebound = _handshake(evil, extensions=answer)
+    assert rebound[0]["status"] == 400
+    remote = _handshake({"Host": "127.0.0.1:8000"}, extensions=answer, client="192.0.2.7")
+    assert remote[0]["status"] == 401  # the token, as for any request from elsewhere

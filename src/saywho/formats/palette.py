@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UNKNOWN_COLOUR", "speaker_colour"]
+__all__ = ["PALETTE_SIZE", "UNKNOWN_COLOUR", "speaker_colour"]
 
 # Distinguishable, dark enough for text on white (contrast >= 4.5:1), colour-blind aware.
 _PALETTE = (
@@ -16,6 +16,8 @@ _PALETTE = (
     "#455a64",
 )
 UNKNOWN_COLOUR = "#6b7280"
+PALETTE_SIZE = len(_PALETTE)
+"""How many speakers get a colour of their own before the palette repeats."""
 
 
 def speaker_colour(index: int) -> str:

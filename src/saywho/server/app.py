@@ -23,7 +23,9 @@ from saywho import __version__
 from saywho.errors import AudioDecodeError, ConfigError, OutputError, SaywhoError
 from saywho.server.guard import Guard
 from saywho.server.jobs import JobStore
+from saywho.server.live import LiveRoom
 from saywho.server.routes import jobs as job_routes
+from saywho.server.routes import live as live_routes
 from saywho.server.routes import pages as page_routes
 from saywho.server.routes import voices as voice_routes
 from saywho.server.schema import allowed_methods, truthful_openapi
@@ -83,6 +85,7 @@ def create_app(
         page_routes.router(service, token),
         job_routes.router(service),
         voice_routes.router(service, library),
+        live_routes.router(LiveRoom(service, library)),
     )
     for router in routers:
         app.include_router(router)

@@ -132,6 +132,7 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
     import uvicorn
 
     from saywho.server.app import create_app
+    from saywho.server.live_protocol import MAX_AUDIO_BYTES
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
@@ -164,6 +165,9 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
         # anyone look like loopback and skip the token).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies),
+        # A WebSocket message bigger than this is refused before it is buffered whole; the
+        # live session refuses audio messages over MAX_AUDIO_BYTES with a clearer message.
+        ws_max_size=2 * MAX_AUDIO_BYTES,
     )
     uvicorn.Server(config).run()
     return 0

@@ -4,6 +4,11 @@ In this order: the ``Host`` allow-list (DNS rebinding), the rate limit per clien
 cross-site requests that would change something, then the API token where it is required
 (:mod:`saywho.server.security` holds the rules; this is the ASGI middleware that applies
 them). Every answer also gets the headers that keep our pages out of other sites' frames.
+
+A WebSocket handshake (``/v1/live``) passes the same checks: it is a ``GET`` that changes
+something, so a page of another site may not open one (browsers send ``Origin`` with every
+handshake and carry cookies, so without this any page could talk to a server on loopback).
+A refused handshake gets the HTTP status and JSON message a refused request gets.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from saywho.server.settings import ServerSettings
 __all__ = ["COOKIE", "PUBLIC", "Guard"]
 
 COOKIE = "saywho_token"
-PUBLIC = ("/", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
+PUBLIC = ("/", "/live", "/docs", "/v1/openapi.json", "/v1/info", "/v1/login", "/favicon.ico")
 """Paths that never need the token."""
 
 
@@ -38,52 +43,57 @@ class Guard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        send = _with_headers(send, _ALWAYS)
+        if kind == "http":
+            send = _with_headers(send, _ALWAYS)
+        refusal = self._refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+        elif kind == "http":
+            await _refuse(send, *refusal)
+        else:
+            await _refuse_websocket(scope, send, *refusal)
+
+    def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
+        """Why the request of ``scope`` is refused (status, message, headers), or None."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
         if not self.hosts.accepts(host):
-            await _refuse(
-                send,
+            return (
                 400,
                 f"this server does not answer to the host {host!r}; "
                 "start it with --allowed-host NAME to add a name",
                 {},
             )
-            return
         client = scope["client"][0] if scope.get("client") else None
         wait_s = self.limiter.allow(client or "?")
         if wait_s > 0:
-            await _refuse(
-                send, 429, "too many requests; slow down", {"retry-after": f"{wait_s:.0f}"}
-            )
-            return
+            return 429, "too many requests; slow down", {"retry-after": f"{wait_s:.0f}"}
         bearer = self._bearer(headers)
-        if not bearer and cross_site(scope["method"], headers, host, self.settings.cors_origins):
-            await _refuse(
-                send,
+        # A WebSocket handshake is a GET that starts something: checked as a change is.
+        method = scope["method"] if scope["type"] == "http" else "CONNECT"
+        if not bearer and cross_site(method, headers, host, self.settings.cors_origins):
+            return (
                 403,
                 "refused a cross-site request: a page of another site cannot change "
                 "anything here (send the API token, or name that site with --cors-origin)",
                 {},
             )
-            return
         path: str = scope["path"]
         public = path in PUBLIC or path.startswith("/static/")
         required = token_required(self.settings.auth, client)
         if not public and required and not (bearer or self._cookie(headers)):
-            await _refuse(
-                send,
+            return (
                 401,
                 "an API token is required: send 'Authorization: Bearer <token>' "
                 "(the token was printed when the server first started; "
                 "`saywho serve --new-token` makes a new one)",
                 {"www-authenticate": "Bearer"},
             )
-            return
-        await self.app(scope, receive, send)
+        return None
 
     def _bearer(self, headers: dict[str, str]) -> bool:
         """Whether the request carries the token in ``Authorization`` (a page of another
@@ -119,9 +129,28 @@ def _with_headers(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
 
 
 async def _refuse(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
+    await _answer(send, "http.response", status, message, headers)
+
+
+async def _refuse_websocket(
+    scope: Scope, send: Send, status: int, message: str, headers: dict[str, str]
+) -> None:
+    """Refuse a WebSocket handshake: with an HTTP answer where the server can send one
+    (the ``websocket.http.response`` extension), else by closing it (the client sees 403)."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    await _answer(send, "websocket.http.response", status, message, headers)
+
+
+async def _answer(
+    send: Send, kind: str, status: int, message: str, headers: dict[str, str]
+) -> None:
+    """Answer ``status`` with ``{"detail": message}``; ``kind``: the ASGI message type's
+    prefix (an HTTP response, or the HTTP answer to a WebSocket handshake)."""
     body = json.dumps({"detail": message}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in headers.items()]
-    start: Message = {"type": "http.response.start", "status": status, "headers": raw}
+    start: Message = {"type": f"{kind}.start", "status": status, "headers": raw}
     await send(start)
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{kind}.body", "body": body})

@@ -12,6 +12,7 @@ share the store safely; ``claim`` hands each queued job to exactly one worker.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import sqlite3
@@ -139,22 +140,25 @@ class JobStore:
         now = time.time()
         with self._connect() as db:
             for job in jobs:
-                db.execute(
-                    "INSERT INTO jobs (id, created, updated, status, options, filename,"
-                    " media_type, size_bytes, duration_s)"
-                    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                    (
-                        job.id,
-                        now,
-                        now,
-                        job.options.to_json(),
-                        job.filename,
-                        job.media_type,
-                        job.size_bytes,
-                        job.duration_s,
-                    ),
-                )
+                _insert(db, job, now, status="queued")
         return [self._require(job.id) for job in jobs]
+
+    def add_done(self, job: NewJob, duration_s: float, speakers: int | None) -> Job:
+        """Add a job that is already done (its media and result are in place): a live
+        session that ended. Returns it as stored."""
+        now = time.time()
+        with self._connect() as db:
+            _insert(
+                db,
+                dataclasses.replace(job, duration_s=duration_s),
+                now,
+                status="done",
+                stage="done",
+                percent=100.0,
+                attempts=1,
+                speakers=speakers,
+            )
+        return self._require(job.id)
 
     def get(self, job_id: str) -> Job | None:
         """The job ``job_id``, or None."""
@@ -292,6 +296,24 @@ class JobStore:
             db.execute("COMMIT")
         finally:
             db.close()
+
+
+def _insert(db: sqlite3.Connection, job: NewJob, now: float, **state: Any) -> None:
+    """Insert ``job``, created ``now``, with the columns of ``state`` (status, ...)."""
+    columns = {
+        "id": job.id,
+        "created": now,
+        "updated": now,
+        "options": job.options.to_json(),
+        "filename": job.filename,
+        "media_type": job.media_type,
+        "size_bytes": job.size_bytes,
+        "duration_s": job.duration_s,
+        **state,
+    }
+    names = ", ".join(columns)  # our own column names, never a client's
+    marks = ", ".join("?" for _ in columns)
+    db.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(columns.values()))
 
 
 def _job(row: Mapping[str, Any]) -> Job:

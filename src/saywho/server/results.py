@@ -13,6 +13,7 @@ from pathlib import Path
 
 from saywho.atomic import atomic_text_file
 from saywho.formats import WRITERS, output_format, read_json, write, write_binary
+from saywho.formats.speakers import has_speakers, speaker_labels
 from saywho.types import Speaker, Transcript
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "rename_speaker",
     "render_result",
     "with_speaker_name",
+    "write_result",
 ]
 
 MEDIA_TYPES = {
@@ -46,6 +48,14 @@ def read_result(path: Path) -> Transcript:
     """The transcript stored at ``path``."""
     with path.open(encoding="utf-8") as stream:
         return read_json(stream, name=path.name)
+
+
+def write_result(path: Path, transcript: Transcript) -> int | None:
+    """Store ``transcript`` at ``path`` (atomically); returns how many speakers it has
+    (None: it was not diarized)."""
+    with atomic_text_file(path) as stream:
+        write(transcript, "json", stream)
+    return len(speaker_labels(transcript)) if has_speakers(transcript) else None
 
 
 def render_result(transcript: Transcript, fmt: str) -> bytes:

@@ -4,6 +4,7 @@ the routers (:mod:`saywho.server.routes`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from saywho.audio.probe import probe_media
 from saywho.errors import AudioDecodeError
 from saywho.server.jobs import JOB_ID, Job, JobStore, NewJob, new_job_id
 from saywho.server.options import JobOptions
-from saywho.server.results import read_result, rename_speaker
+from saywho.server.results import read_result, rename_speaker, write_result
 from saywho.server.security import without_paths
 from saywho.server.settings import ServerSettings
 from saywho.server.uploads import Upload, UploadError
@@ -122,6 +123,26 @@ class JobService:
                 )
             )
         return self.store.add(new)
+
+    def add_finished(
+        self, media: Path, filename: str, transcript: Transcript, options: JobOptions
+    ) -> Job:
+        """A done job from a transcript made elsewhere (a live session) and its ``media``
+        (a WAV file, moved into the job's folder). The media and the result are in place
+        before the job appears, so a done job always has both."""
+        job_id = new_job_id()
+        folder = self.settings.paths.job(job_id)
+        folder.mkdir(parents=True)
+        try:
+            size_bytes = media.stat().st_size
+            media.replace(self.settings.paths.media(job_id))
+            transcript = dataclasses.replace(transcript, source=filename)
+            speakers = write_result(self.settings.paths.result(job_id), transcript)
+            new = NewJob(job_id, options, filename, "audio/wav", size_bytes)
+            return self.store.add_done(new, transcript.duration_s, speakers)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     def rerun(self, job: Job, options: JobOptions) -> Job:
         """Queue ``job`` again with ``options``; 404 if it was deleted meanwhile."""

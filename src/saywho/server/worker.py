@@ -33,15 +33,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from saywho.atomic import atomic_text_file
 from saywho.config import PipelineConfig
 from saywho.engines import Voices
 from saywho.errors import SaywhoError
-from saywho.formats import write
-from saywho.formats.speakers import has_speakers, speaker_labels
 from saywho.pipeline import Pipeline
 from saywho.progress import FileProgress, expected_stages
 from saywho.server.jobs import Job, JobStore
+from saywho.server.results import write_result
 from saywho.server.security import without_paths
 from saywho.server.settings import DataDir
 from saywho.server.voices import VoiceLibrary
@@ -265,9 +263,7 @@ class WorkerPool:
     def _finish(self, job: Job, transcript: Transcript) -> None:
         try:
             transcript = dataclasses.replace(transcript, source=job.filename)
-            with atomic_text_file(self.paths.result(job.id)) as stream:
-                write(transcript, "json", stream)
-            speakers = len(speaker_labels(transcript)) if has_speakers(transcript) else None
+            speakers = write_result(self.paths.result(job.id), transcript)
             self.store.finish(job, transcript.duration_s, speakers)
         except SaywhoError as error:
             self.store.fail(job, str(error))

@@ -11,6 +11,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from saywho.formats.palette import PALETTE_SIZE, UNKNOWN_COLOUR, speaker_colour
 from saywho.server.guard import COOKIE
 from saywho.server.review import review_page
 from saywho.server.schema import errors
@@ -24,6 +25,10 @@ _PAGES = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
+)
+_SERVED = (
+    *("app.js", "style.css", "docs.js", "favicon.svg"),
+    *("live.js", "live-worklet.js", "live.css"),
 )
 _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
@@ -41,13 +46,17 @@ def router(service: JobService, token: TokenCheck | None) -> APIRouter:
     def index() -> HTMLResponse:
         return HTMLResponse(_static("index.html"), headers={"Content-Security-Policy": _PAGES})
 
+    @pages.get("/live", include_in_schema=False)
+    def live() -> HTMLResponse:
+        return HTMLResponse(_static("live.html"), headers={"Content-Security-Policy": _PAGES})
+
     @pages.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(_static("docs.html"), headers={"Content-Security-Policy": _PAGES})
 
     @pages.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
-        if name not in ("app.js", "style.css", "docs.js", "favicon.svg"):
+        if name not in _SERVED:
             raise HTTPException(404, "no such file")
         media_type = _STATIC_TYPES[Path(name).suffix] + "; charset=utf-8"
         return Response(_static(name), media_type=media_type)
@@ -80,6 +89,9 @@ def _static(name: str) -> str:
     if name == "favicon.svg":  # the review page's icon, shared
         return _review_asset(name)
     text = (files("saywho.server") / "static" / name).read_text(encoding="utf-8")
+    if name == "live.css":  # the speakers' colours, those of the review page and documents
+        colours = [f".spk-{i} {{ --c: {speaker_colour(i)}; }}" for i in range(PALETTE_SIZE)]
+        return "\n".join([text, *colours, f".spk-unknown {{ --c: {UNKNOWN_COLOUR}; }}\n"])
     return _review_asset("palette.css") + text if name == "style.css" else text
 
 
