@@ -201,13 +201,19 @@ class LiveEngine:
         self._accept(self._hypothesis)
         self._hypothesis = ()
         self._commit(self._clock(), final=True)
-        self._pool.shutdown()
-        audio = self._recording.close()
+        audio = self.close()
         live = self._live_transcript(audio)
         self.shown = live
         if not self.live.final_pass or (not live.utterances and not live.turns):
             return live
         return self._final_pass(audio, live)
+
+    def close(self) -> Audio | Path:
+        """Stop without the final pass (a session abandoned; :meth:`finish` calls it too):
+        the diarization thread ends and the recording is closed; returns the recording's
+        path, or its audio when it has no file."""
+        self._pool.shutdown()
+        return self._recording.close()
 
     def _horizon_s(self) -> float:
         """How far the next step reads: all that was fed, but audio fed faster than it is

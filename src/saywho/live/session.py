@@ -77,6 +77,23 @@ class LiveModels:
         threads = config.recognize.threads or os.cpu_count() or 1
         self.windows = WindowDiarizer(threads, resolve_device(config.recognize.device))
 
+    @property
+    def config(self) -> PipelineConfig:
+        """The config these models run."""
+        return self.pipeline.config
+
+    def with_config(self, config: PipelineConfig) -> LiveModels:
+        """The same loaded models for a session with other settings (language, speaker
+        counts, decoding): :class:`ConfigError` if ``config`` needs other models."""
+        twin = object.__new__(LiveModels)
+        twin.pipeline = Pipeline(config, engines=self.pipeline.engines)
+        recognizer = self.recognizer
+        if isinstance(recognizer, WhisperRecognizer):
+            recognizer = recognizer.with_config(live_decoding(config.recognize))
+        twin.recognizer = recognizer
+        twin.windows = self.windows
+        return twin
+
 
 def open_engine(
     models: LiveModels,

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho.config import LiveConfig, PipelineConfig
-from saywho.errors import SaywhoError
+from saywho.errors import ConfigError, SaywhoError
 from saywho.live import LiveEngine, open_engine
 from saywho.live.session import LiveModels
 from saywho.server.jobs import Job
@@ -99,12 +99,19 @@ class LiveRoom:
         return LiveSession(self, claim, engine, recording, options, emit)
 
     def _loaded(self, config: PipelineConfig) -> LiveModels:
-        """The models for ``config``: those kept when it is the same config, else loaded
-        (and kept instead: one set in memory)."""
+        """The models for ``config``: those kept, with the session's settings (language,
+        speaker counts), when it runs the same models; else loaded (and kept instead: one
+        set in memory)."""
         with self._models_lock:
-            if self._models is None or self._models.pipeline.config != config:
-                self._models = None  # free the old set before loading the new one
-                self._models = LiveModels(config)
+            if self._models is not None and self._models.config == config:
+                return self._models
+            if self._models is not None:
+                try:
+                    return self._models.with_config(config)
+                except ConfigError:  # other models: load them
+                    pass
+            self._models = None  # free the old set before loading the new one
+            self._models = LiveModels(config)
             return self._models
 
 
@@ -253,6 +260,7 @@ class LiveSession:
         return self.room.service.add_finished(self.recording, filename, transcript, self.options)
 
     def _discard(self) -> None:
+        self.engine.close()
         self.recording.unlink(missing_ok=True)
 
 
