@@ -4,6 +4,7 @@ and on a URL."""
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import json
 import subprocess
@@ -23,6 +24,7 @@ from media import VOICES, conversation, silence, speech_samples, write_media
 from saywho import Pipeline, models
 from saywho.cli import main
 from saywho.config import EMBEDDING_MODEL, LiveConfig
+from saywho.errors import ConfigError
 from saywho.identify.naming import Identification, VoicePrint
 from saywho.live import Committed, FedClock, LiveModels, LiveUpdate, open_engine, run_simulated
 from saywho.types import Audio, Span, Transcript
@@ -275,3 +277,38 @@ def test_silence_gives_empty_results_not_an_error(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["live", str(quiet), "-o", str(out), "--model", "tiny.en"]) == 0
     assert spoken_words(outputs_of(out, "quiet")) == []
+
+
+def test_sessions_with_other_settings_share_the_loaded_models(live_models: LiveModels) -> None:
+    config = live_models.config
+    hinted = dataclasses.replace(
+        config, diarize=dataclasses.replace(config.diarize, max_speakers=2)
+    )
+    twin = live_models.with_config(hinted)
+    assert twin.windows is live_models.windows
+    assert twin.pipeline.engines is live_models.pipeline.engines
+    assert twin.config.diarize.max_speakers == 2
+    german = dataclasses.replace(
+        config, recognize=dataclasses.replace(config.recognize, language="de")
+    )
+    with pytest.raises(ConfigError, match="English-only"):
+        live_models.with_config(german)
+    bigger = dataclasses.replace(
+        config, recognize=dataclasses.replace(config.recognize, model="base")
+    )
+    with pytest.raises(ConfigError, match="model"):
+        live_models.with_config(bigger)
+
+
+def test_an_abandoned_session_closes_without_a_final_pass(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    clock = FedClock()
+    engine = open_engine(live_models, clock=clock)
+    engine.feed(samples[: 3 * 16_000])
+    clock.now_s = 3.0
+    engine.step()
+    audio = engine.close()
+    assert isinstance(audio, Audio) and audio.duration_s == pytest.approx(3.0)
+    assert engine.shown is None  # no transcript was made
