@@ -69,7 +69,8 @@ class LiveUpdate:
     """What a step changed: newly ``committed`` words (never rewritten), the ``tentative``
     tail (text not final yet, or no speaker yet), the speakers met, and how the engine keeps
     up: ``heard_s`` of stream received, ``delay_s`` from the end of the audio it has processed
-    to now, ``load`` (compute time ÷ stream time over recent steps), the current ``step_s``,
+    to now, ``load`` (compute time ÷ stream time over recent steps, on the wall clock for the
+    compute whatever the engine's clock), the current ``step_s``,
     and a ``notice`` when it had to slow down."""
 
     committed: tuple[Committed, ...]
@@ -185,12 +186,17 @@ class LiveEngine:
         """Process the audio fed since the last step."""
         began = time.perf_counter()
         now = self._clock()
+        since_s = now - self._last_step_s if self._last_step_s is not None else self._step_s
         self._last_step_s = now
         self._advance(self._horizon_s())
         after = self._clock()
         committed = self._commit(after, final=False)
-        self._compute_s += time.perf_counter() - began
+        computed_s = time.perf_counter() - began
+        self._compute_s += computed_s
         self._pace(after - now)
+        # The load is compute time over stream time, whatever the clock: above 1, a file fed
+        # as fast as it runs is transcribed slower than it plays.
+        self._load = 0.7 * self._load + 0.3 * computed_s / max(since_s, 1e-3)
         return self._update(committed, after)
 
     def finish(self) -> Transcript:
@@ -380,7 +386,6 @@ class LiveEngine:
         """Step less often when a step costs more than ``target_load`` of the interval
         (``spent_s`` on the engine's clock: a clock that stands still while the engine
         computes, as in tests, never slows it down)."""
-        self._load = 0.7 * self._load + 0.3 * (spent_s / self._step_s)
         live = self.live
         wanted = max(live.step_s, min(live.max_step_s, spent_s / live.target_load))
         self._step_s = 0.5 * self._step_s + 0.5 * wanted
