@@ -22,16 +22,20 @@ from saywho.errors import AudioDecodeError, ConfigError
 from saywho.identify.command import add_identify_arguments, naming_from_args
 from saywho.live.display import LiveView
 from saywho.live.engine import LiveEngine
-from saywho.live.session import FedClock, LiveModels, open_engine, stream_paced, stream_simulated
+from saywho.live.session import (
+    FedClock,
+    LiveModels,
+    open_engine,
+    stream_paced,
+    stream_simulated,
+    with_live_model,
+)
 from saywho.live.sources import LiveSource, list_devices, open_source
 from saywho.outputs import check_output_dir, write_outputs
 from saywho.timestamps import format_timestamp
 from saywho.types import Transcript
 
-__all__ = ["LIVE_MODEL", "register"]
-
-LIVE_MODEL = "tiny.en"
-"""The live default: Whisper base takes about 1.5 s per step on 2 cores, tiny.en 0.6 s."""
+__all__ = ["register"]
 DEFAULT_FORMATS = "txt,srt,vtt,json,tsv"
 
 
@@ -142,9 +146,7 @@ def _live(args: argparse.Namespace, console: Console) -> int:
 def _config(args: argparse.Namespace) -> PipelineConfig:
     config = options.build_config(args)
     if args.model is None and config.recognize.model == RecognizeConfig().model:
-        config = dataclasses.replace(
-            config, recognize=dataclasses.replace(config.recognize, model=LIVE_MODEL)
-        )
+        return with_live_model(config)
     return config
 
 

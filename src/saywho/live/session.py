@@ -29,6 +29,7 @@ from saywho.pipeline import Pipeline
 from saywho.types import SAMPLE_RATE, Transcript
 
 __all__ = [
+    "LIVE_MODEL",
     "FedClock",
     "LiveModels",
     "live_decoding",
@@ -36,6 +37,7 @@ __all__ = [
     "run_simulated",
     "stream_paced",
     "stream_simulated",
+    "with_live_model",
 ]
 
 _IDLE_S = 0.02
@@ -51,6 +53,19 @@ class FedClock:
     def __call__(self) -> float:
         """Seconds of audio fed so far."""
         return self.now_s
+
+
+LIVE_MODEL = "tiny.en"
+"""The live default: Whisper base takes about twice tiny.en's time per step on 2 cores."""
+
+
+def with_live_model(config: PipelineConfig) -> PipelineConfig:
+    """``config`` with :data:`LIVE_MODEL` for a stream in English (or of no language given)."""
+    if config.recognize.language not in (None, "en"):
+        return config
+    return dataclasses.replace(
+        config, recognize=dataclasses.replace(config.recognize, model=LIVE_MODEL)
+    )
 
 
 def live_decoding(config: RecognizeConfig) -> RecognizeConfig:

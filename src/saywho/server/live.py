@@ -29,7 +29,7 @@ import numpy.typing as npt
 from saywho.config import LiveConfig, PipelineConfig
 from saywho.errors import ConfigError, SaywhoError
 from saywho.live import LiveEngine, open_engine
-from saywho.live.session import LiveModels
+from saywho.live.session import LIVE_MODEL, LiveModels, with_live_model
 from saywho.server.jobs import Job
 from saywho.server.live_protocol import INTERNAL, job_message, update_message
 from saywho.server.options import JobOptions
@@ -82,7 +82,10 @@ class LiveRoom:
     def open(self, claim: Claim, options: JobOptions, emit: Emit) -> LiveSession:
         """A session with ``options`` under ``claim`` (loads the models the first time:
         seconds); the session frees the room when it ends. Raises :class:`SaywhoError`."""
-        config = options.config(self.service.settings.config)
+        settings = self.service.settings
+        config = options.config(settings.config)
+        if LIVE_MODEL in settings.models:  # the fast model where it serves the language
+            config = with_live_model(config)
         models = self._loaded(config)
         uploads = self.service.settings.paths.uploads
         uploads.mkdir(parents=True, exist_ok=True)
