@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from saywho.config import DiarizeConfig
 from saywho.diarize.split import (
     LocalRun,
     apply_splits,
+    inside,
     run_candidates,
     shared_stretches,
     two_voices,
 )
+from saywho.errors import ConfigError
 
 
 def prints(axes: list[int], seed: int = 0, noise: float = 0.1, dim: int = 16) -> np.ndarray:
@@ -39,20 +43,38 @@ def test_no_candidate_without_a_free_slot() -> None:
 
 
 def test_two_voices_are_told_apart_and_the_lighter_group_moves() -> None:
-    second = two_voices(prints([0, 3, 0, 0, 3]), threshold=0.8)
+    every = np.ones(5, dtype=bool)  # every run clear of the window's edges
+    second = two_voices(prints([0, 3, 0, 0, 3]), every, threshold=0.8)
     assert second is not None
     assert second.tolist() == [False, True, False, False, True]
     # One voice, however many runs: no split.
-    assert two_voices(prints([2, 2, 2, 2]), threshold=0.8) is None
+    assert two_voices(prints([2, 2, 2, 2]), every[:4], threshold=0.8) is None
     # Two voices that are not far enough apart for the threshold: no split.
     close = prints([0, 0, 0], seed=1, noise=0.02)
     close[2] = close[0] + 0.6 * np.eye(16, dtype=np.float32)[5]
-    assert two_voices(close, threshold=0.8) is None
-    assert two_voices(close, threshold=0.1) is not None
+    assert two_voices(close, every[:3], threshold=0.8) is None
+    assert two_voices(close, every[:3], threshold=0.1) is not None
     # A tie moves the group without the first run.
-    tied = two_voices(prints([1, 4]), threshold=0.8)
+    tied = two_voices(prints([1, 4]), every[:2], threshold=0.8)
     assert tied is not None
     assert tied.tolist() == [False, True]
+
+
+def test_a_voice_heard_only_at_window_edges_is_no_second_voice() -> None:
+    x = prints([0, 0, 0, 9])  # run 3, at a window's edge, sounds like someone else
+    edge_last = np.array([True, True, True, False])
+    assert two_voices(x, edge_last, threshold=0.8) is None
+    assert two_voices(x, np.ones(4, dtype=bool), threshold=0.8) is not None
+    # A second voice with one inner run and one edge run is split off, edge run included.
+    both = two_voices(prints([0, 9, 0, 9]), edge_last, threshold=0.8)
+    assert both is not None
+    assert both.tolist() == [False, True, False, True]
+
+
+def test_runs_at_a_window_edge_are_not_decisive() -> None:
+    assert inside(LocalRun(0, 0, 1, 588), frames_per_window=589)
+    assert not inside(LocalRun(0, 0, 0, 100), frames_per_window=589)
+    assert not inside(LocalRun(0, 0, 200, 589), frames_per_window=589)
 
 
 def test_the_second_voice_moves_to_a_free_slot_and_the_input_is_kept() -> None:
@@ -82,3 +104,10 @@ def test_one_turn_seen_by_overlapping_windows_is_embedded_once() -> None:
     stretches, index = shared_stretches(runs, window_start, max_frames=10, tolerance_frames=1)
     assert stretches == ((16, 26), (20, 25), (30, 40))
     assert index.tolist() == [0, 0, 1, 2]
+
+
+def test_split_threshold_is_checked() -> None:
+    assert DiarizeConfig(split_threshold=None).split_threshold is None
+    for bad in (0.0, 2.0):
+        with pytest.raises(ConfigError, match="split_threshold"):
+            DiarizeConfig(split_threshold=bad)

@@ -33,6 +33,7 @@ from saywho.diarize.reconstruct import (
 from saywho.diarize.requests import EmbeddingRequest, embedding_requests, frames_to_samples
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
+    FRAMES_PER_WINDOW,
     GRID,
     RECEPTIVE_FIELD_SAMPLES,
     WINDOW_SAMPLES,
@@ -42,6 +43,7 @@ from saywho.diarize.segment import (
 from saywho.diarize.split import (
     LocalRun,
     apply_splits,
+    inside,
     run_candidates,
     shared_stretches,
     two_voices,
@@ -138,7 +140,8 @@ class Diarizer:
         moves: list[LocalRun] = []
         first = 0
         for runs in candidates:
-            second = two_voices(prints[index[first : first + len(runs)]], threshold)
+            inner = np.array([inside(run, FRAMES_PER_WINDOW) for run in runs])
+            second = two_voices(prints[index[first : first + len(runs)]], inner, threshold)
             first += len(runs)
             if second is not None:
                 moves += [run for run, move in zip(runs, second, strict=True) if move]

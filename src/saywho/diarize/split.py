@@ -18,7 +18,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 
-__all__ = ["LocalRun", "apply_splits", "run_candidates", "shared_stretches", "two_voices"]
+__all__ = [
+    "LocalRun",
+    "apply_splits",
+    "inside",
+    "run_candidates",
+    "shared_stretches",
+    "two_voices",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,27 +63,36 @@ def run_candidates(
     return tuple(candidates)
 
 
-def two_voices(prints: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_] | None:
+def two_voices(
+    prints: npt.NDArray[np.float32], inner: npt.NDArray[np.bool_], threshold: float
+) -> npt.NDArray[np.bool_] | None:
     """The runs (prints, shape (m, dim), m ≥ 2) of the second voice, or ``None`` for one voice.
 
     The runs are split in two by average linkage; they are two voices when the two groups are
-    farther apart than ``threshold`` (cosine distance). The second voice is the group holding
-    fewer runs (on a tie, the one without the first run).
+    farther apart than ``threshold`` (cosine distance) and each group holds an ``inner`` run
+    (m,): a run at a window's edge is often cut or odd, and one alone is no second voice.
+    The second voice is the group holding fewer runs (on a tie, the one without the first).
     """
     if prints.shape[0] < 2:
         return None
     unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
     distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
-    condensed = distances[np.triu_indices(prints.shape[0], k=1)]
-    tree = linkage(condensed, method="average")
+    tree = linkage(distances[np.triu_indices(prints.shape[0], k=1)], method="average")
     if float(tree[-1, 2]) <= threshold:
         return None
     groups = fcluster(tree, t=2, criterion="maxclust")  # (m,) in {1, 2}
-    second = groups != groups[0]
+    second: npt.NDArray[np.bool_] = groups != groups[0]
+    if not (inner[second].any() and inner[~second].any()):
+        return None
     if int(second.sum()) > prints.shape[0] - int(second.sum()):
         second = ~second
-    result: npt.NDArray[np.bool_] = second
-    return result
+    return second
+
+
+def inside(run: LocalRun, frames_per_window: int) -> bool:
+    """Whether ``run`` stays clear of its window's edges, where a turn is cut and
+    segmentation is least sure (a neighbouring window sees that turn whole)."""
+    return run.first > 0 and run.last < frames_per_window
 
 
 def apply_splits(
