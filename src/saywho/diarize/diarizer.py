@@ -122,10 +122,13 @@ class Diarizer:
         candidates = run_candidates(
             local.activity, round(self.config.reliable_embedding_s / GRID.step_s)
         )
+        # Each voice needs a run clear of the window's edges (see two_voices): fewer than two
+        # such runs can never split, so they are not embedded at all.
         candidates = tuple(
             kept
             for runs in candidates
             if len(kept := tuple(r for r in runs if _heard(local, r))) >= 2
+            and sum(inside(r, FRAMES_PER_WINDOW) for r in kept) >= 2
         )
         if not candidates:
             return local
