@@ -240,6 +240,10 @@ class DiarizeConfig:
     same-person pairs (one local speaker followed across windows), never below
     ``threshold_floor`` (see ``saywho.diarize.calibrate``; ``None``, or a floor at or above
     ``cluster_threshold``: the threshold is fixed).
+    A local speaker whose runs (pause to pause, each embedded on its own) form two groups
+    farther apart than ``split_threshold`` (cosine, average linkage) holds two voices: the
+    second one moves to a free local speaker of its window (``None``: no split; see
+    ``saywho.diarize.split``).
     """
 
     enabled: bool = True
@@ -258,6 +262,7 @@ class DiarizeConfig:
     cannot_link: float = 1.0
     distinct_speaker: float | None = 0.7
     threshold_floor: float | None = 0.5
+    split_threshold: float | None = 0.8
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:
@@ -268,6 +273,8 @@ class DiarizeConfig:
             raise ConfigError("diarize.threshold_floor must be between 0 and 2 (cosine distance)")
         if not 0.0 <= self.cannot_link <= 2.0:
             raise ConfigError("diarize.cannot_link must be between 0 and 2 (cosine distance)")
+        if self.split_threshold is not None and not 0.0 < self.split_threshold < 2.0:
+            raise ConfigError("diarize.split_threshold must be between 0 and 2 (cosine distance)")
         if self.distinct_speaker is not None and not 0.0 < self.distinct_speaker < 2.0:
             raise ConfigError("diarize.distinct_speaker must be between 0 and 2 (cosine distance)")
         if not 0.0 < self.count_threshold < 1.0:

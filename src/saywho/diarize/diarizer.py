@@ -33,11 +33,20 @@ from saywho.diarize.reconstruct import (
 from saywho.diarize.requests import EmbeddingRequest, embedding_requests, frames_to_samples
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
+    FRAMES_PER_WINDOW,
     GRID,
     RECEPTIVE_FIELD_SAMPLES,
     WINDOW_SAMPLES,
     LocalActivity,
     Segmenter,
+)
+from saywho.diarize.split import (
+    LocalRun,
+    apply_splits,
+    inside,
+    run_candidates,
+    shared_stretches,
+    two_voices,
 )
 from saywho.types import SAMPLE_RATE, Audio, Diarization, ModelInfo, StageHook
 
@@ -45,6 +54,8 @@ __all__ = ["Diarizer"]
 
 MAX_EMBEDDING_S = 4.0
 RECHECK_MAX_S = 2.0
+SPLIT_RUN_MAX_S = 1.5  # each run is embedded from its middle 1.5 s, to bound the cost
+SPLIT_TOLERANCE_S = 0.25  # runs of two windows this close at both ends share one print
 _EMBED_BATCH = 16  # requests between progress reports
 
 
@@ -85,6 +96,7 @@ class Diarizer:
         local = self._segmenter.local_activity(
             audio, self.config.window_step_s, lambda done_s: hook("segment", done_s, total_s)
         )
+        local = self._split_two_voices(audio, local)
         requests = embedding_requests(
             local.activity,
             GRID.step_s,
@@ -100,6 +112,45 @@ class Diarizer:
             audio, local, requests, lambda share: hook("embed", share * total_s, total_s)
         )
         return self._cluster_and_reconstruct(audio, local, requests, embeddings)
+
+    def _split_two_voices(self, audio: Audio, local: LocalActivity) -> LocalActivity:
+        """Give the second voice of a local speaker that holds two its own local slot
+        (see :mod:`saywho.diarize.split`)."""
+        threshold = self.config.split_threshold
+        if threshold is None:
+            return local
+        candidates = run_candidates(
+            local.activity, round(self.config.reliable_embedding_s / GRID.step_s)
+        )
+        # Each voice needs a run clear of the window's edges (see two_voices): fewer than two
+        # such runs can never split, so they are not embedded at all.
+        candidates = tuple(
+            kept
+            for runs in candidates
+            if len(kept := tuple(r for r in runs if _heard(local, r))) >= 2
+            and sum(inside(r, FRAMES_PER_WINDOW) for r in kept) >= 2
+        )
+        if not candidates:
+            return local
+        flat = tuple(run for runs in candidates for run in runs)
+        stretches, index = shared_stretches(
+            flat,
+            local.window_start,
+            round(SPLIT_RUN_MAX_S / GRID.step_s),
+            round(SPLIT_TOLERANCE_S / GRID.step_s),
+        )
+        prints = self._embedder.embed([_frames_clip(audio, a, b) for a, b in stretches])
+        moves: list[LocalRun] = []
+        first = 0
+        for runs in candidates:
+            inner = np.array([inside(run, FRAMES_PER_WINDOW) for run in runs])
+            second = two_voices(prints[index[first : first + len(runs)]], inner, threshold)
+            first += len(runs)
+            if second is not None:
+                moves += [run for run, move in zip(runs, second, strict=True) if move]
+        if not moves:
+            return local
+        return dataclasses.replace(local, activity=apply_splits(local.activity, tuple(moves)))
 
     def _embed(
         self,
@@ -250,6 +301,11 @@ def _frames_clip(audio: Audio, first: int, last: int) -> npt.NDArray[np.float32]
     stop = (last - 1) * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 + half
     clip: npt.NDArray[np.float32] = audio.samples[start:stop]
     return clip
+
+
+def _heard(local: LocalActivity, run: LocalRun) -> bool:
+    """Whether ``run`` ends inside the recording (the last window is padded with zeros)."""
+    return int(local.window_start[run.window]) + run.last <= local.n_frames
 
 
 def _by_first_appearance(active: npt.NDArray[np.bool_]) -> list[int]:

@@ -1,0 +1,171 @@
+"""Split a local speaker that holds two voices (pure).
+
+Segmentation sometimes gives two people who take turns one local speaker for a whole window
+(on a generated 2-person conversation, in 20 of its 21 windows): every voice print of it is
+then a blend of both, and no clustering threshold can tell them apart. The pauses inside that
+local speaker still fall between the two people's turns, so its *runs* (stretches where it
+talks alone, from pause to pause) are each mostly one voice. Each run of at least
+``min_run_s`` is embedded on its own; when the runs form two groups farther apart than a
+threshold (average linkage, cosine distance), the lighter group's runs move to a free local
+speaker slot of that window, and the two become a cannot-link pair for the global clustering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.cluster.hierarchy import fcluster, linkage
+
+__all__ = [
+    "LocalRun",
+    "apply_splits",
+    "inside",
+    "run_candidates",
+    "shared_stretches",
+    "two_voices",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRun:
+    """Frames ``first`` to ``last`` (exclusive) of ``window``: local ``speaker`` talks alone."""
+
+    window: int
+    speaker: int
+    first: int
+    last: int
+
+
+def run_candidates(
+    activity: npt.NDArray[np.float32], min_run_frames: int
+) -> tuple[tuple[LocalRun, ...], ...]:
+    """For every local speaker that has a free slot beside it in its window and at least two
+    runs of ``min_run_frames`` or more, those runs (one tuple per local speaker).
+
+    ``activity`` is (windows, frames, speakers) of 0/1.
+    """
+    active = activity > 0.5  # (windows, frames, speakers)
+    alone = active & (active.sum(axis=2, keepdims=True) == 1)
+    used = np.any(active, axis=1)  # (windows, speakers)
+    candidates = []
+    for window, speaker in zip(*np.nonzero(used), strict=True):
+        if used[window].all():  # no slot to move a second voice to
+            continue
+        runs = tuple(
+            LocalRun(int(window), int(speaker), first, last)
+            for first, last in _runs(alone[window, :, speaker])
+            if last - first >= min_run_frames
+        )
+        if len(runs) >= 2:
+            candidates.append(runs)
+    return tuple(candidates)
+
+
+def two_voices(
+    prints: npt.NDArray[np.float32], inner: npt.NDArray[np.bool_], threshold: float
+) -> npt.NDArray[np.bool_] | None:
+    """The runs (prints, shape (m, dim), m ≥ 2) of the second voice, or ``None`` for one voice.
+
+    The runs are split in two by average linkage; they are two voices when the two groups are
+    farther apart than ``threshold`` (cosine distance) and each group holds an ``inner`` run
+    (m,): a run at a window's edge is often cut or odd, and one alone is no second voice.
+    The second voice is the group holding fewer runs (on a tie, the one without the first).
+    """
+    if prints.shape[0] < 2:
+        return None
+    unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
+    distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
+    tree = linkage(distances[np.triu_indices(prints.shape[0], k=1)], method="average")
+    if float(tree[-1, 2]) <= threshold:
+        return None
+    groups = fcluster(tree, t=2, criterion="maxclust")  # (m,) in {1, 2}
+    second: npt.NDArray[np.bool_] = groups != groups[0]
+    if not (inner[second].any() and inner[~second].any()):
+        return None
+    if int(second.sum()) > prints.shape[0] - int(second.sum()):
+        second = ~second
+    return second
+
+
+def inside(run: LocalRun, frames_per_window: int) -> bool:
+    """Whether ``run`` stays clear of its window's edges, where a turn is cut and
+    segmentation is least sure (a neighbouring window sees that turn whole)."""
+    return run.first > 0 and run.last < frames_per_window
+
+
+def apply_splits(
+    activity: npt.NDArray[np.float32], moves: tuple[LocalRun, ...]
+) -> npt.NDArray[np.float32]:
+    """A copy of ``activity`` (windows, frames, speakers) where each run of ``moves`` belongs
+    to a free local speaker of its window (one new slot per (window, speaker) moved from)."""
+    result = activity.copy()
+    slot: dict[tuple[int, int], int] = {}
+    for run in moves:
+        key = (run.window, run.speaker)
+        if key not in slot:
+            free = np.flatnonzero(~(result[run.window] > 0.5).any(axis=0))
+            if free.shape[0] == 0:
+                continue
+            slot[key] = int(free[0])
+        frames = slice(run.first, run.last)
+        result[run.window, frames, slot[key]] = result[run.window, frames, run.speaker]
+        result[run.window, frames, run.speaker] = 0.0
+    return result
+
+
+def shared_stretches(
+    runs: tuple[LocalRun, ...],
+    window_start: npt.NDArray[np.int64],
+    max_frames: int,
+    tolerance_frames: int,
+) -> tuple[tuple[tuple[int, int], ...], npt.NDArray[np.int64]]:
+    """The stretches of recording frames to embed for ``runs``, and which one each run uses.
+
+    Each run is cut to its middle ``max_frames`` and put on the recording's frame clock
+    (``window_start``: each window's first frame). Overlapping windows see one turn several
+    times; a run whose stretch starts and ends within ``tolerance_frames`` of one already
+    listed reuses it, so a turn is embedded about once rather than once per window.
+    Returns ``(first, last)`` pairs (last exclusive) and (len(runs),) indices into them.
+    """
+    stretches: list[tuple[int, int]] = []
+    by_first: dict[int, list[int]] = {}
+    index = np.zeros(len(runs), dtype=np.int64)
+    for position, run in enumerate(runs):
+        start = int(window_start[run.window])
+        first, last = start + run.first, start + run.last
+        if last - first > max_frames:
+            first += (last - first - max_frames) // 2
+            last = first + max_frames
+        index[position] = _find(stretches, by_first, first, last, tolerance_frames)
+        if index[position] < 0:
+            index[position] = len(stretches)
+            by_first.setdefault(first, []).append(len(stretches))
+            stretches.append((first, last))
+    return tuple(stretches), index
+
+
+def _find(
+    stretches: list[tuple[int, int]],
+    by_first: dict[int, list[int]],
+    first: int,
+    last: int,
+    tolerance: int,
+) -> int:
+    """The index of a listed stretch within ``tolerance`` frames at both ends, or -1."""
+    for near in range(first - tolerance, first + tolerance + 1):
+        for candidate in by_first.get(near, ()):
+            if abs(stretches[candidate][1] - last) <= tolerance:
+                return candidate
+    return -1
+
+
+def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """``(first, last)`` (last exclusive) of each run of True in ``flags``."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    change = np.diff(padded)
+    return [
+        (int(a), int(b))
+        for a, b in zip(np.flatnonzero(change == 1), np.flatnonzero(change == -1), strict=True)
+    ]
