@@ -156,6 +156,19 @@ def test_a_window_beyond_the_heard_frames_adds_only_what_was_heard() -> None:
     assert timeline.covered_s == pytest.approx(1.3)
 
 
+def test_talk_by_a_voice_not_placed_yet_is_not_settled() -> None:
+    timeline = SpeakerTimeline(GRID)
+    activity = np.zeros((30, 3), dtype=np.float32)
+    activity[:10, 0] = 1.0  # a known speaker
+    activity[15:, 1] = 1.0  # a new voice, not a speaker yet
+    timeline.add(10, activity, [0, None, None], 30)
+    assert timeline.settled(Span(1.2, 1.8))
+    assert not timeline.settled(Span(2.6, 3.4))
+    assert timeline.settled(Span(0.0, 0.5))  # before the latest window
+    timeline.add(10, activity, [0, 1, None], 30)  # the next window places it
+    assert timeline.settled(Span(2.6, 3.4))
+
+
 # -- end-of-stream labels -----------------------------------------------------------------
 
 

@@ -365,12 +365,16 @@ class LiveEngine:
         self._timeline.add(local.first_frame, local.activity, placed, local.activity.shape[0])
 
     def _commit(self, now: float, *, final: bool) -> tuple[Committed, ...]:
-        """Give waiting words their speaker, in order, once diarization has heard them."""
+        """Give waiting words their speaker, in order, once diarization has heard them and
+        knows who spoke (a new voice is a speaker after 1.5 s of clean speech): at the latest
+        ``max_wait_s`` after the word, with the best guess then."""
         done: list[Committed] = []
         covered_s = self._timeline.covered_s if not final else float("inf")
         while self._waiting:
             word = self._waiting[0]
-            heard = covered_s >= word.end + self.live.speaker_margin_s
+            heard = covered_s >= word.end + self.live.speaker_margin_s and (
+                final or word.span is None or self._timeline.settled(word.span)
+            )
             if not heard and now - word.end < self.live.max_wait_s:
                 break
             index = self._timeline.speaker_of(word.span) if word.span is not None else None

@@ -32,6 +32,10 @@ class SpeakerTimeline:
         self._score = np.zeros((0, 0), dtype=np.float32)  # (frames, speakers): summed activity
         self._seen = np.zeros(0, dtype=np.int32)  # (frames,): windows that saw each frame
         self._frames = 0
+        # The latest window's talk by local speakers placed and not placed yet, per frame.
+        self._latest_first = 0
+        self._latest_placed = np.zeros(0, dtype=np.float32)
+        self._latest_unplaced = np.zeros(0, dtype=np.float32)
 
     @property
     def covered_s(self) -> float:
@@ -59,6 +63,21 @@ class SpeakerTimeline:
             if speaker is not None:
                 self._score[first_frame:last, speaker] += activity[:frames, local]
         self._frames = max(self._frames, last)
+        placed = np.array([s is not None for s in speakers], dtype=bool)  # (k,)
+        self._latest_first = first_frame
+        self._latest_placed = activity[:frames, placed].sum(axis=1)  # (frames,)
+        self._latest_unplaced = activity[:frames, ~placed].sum(axis=1)  # (frames,)
+
+    def settled(self, span: Span) -> bool:
+        """Whether the latest window knows who talks during ``span``: it is not mostly a voice
+        not placed yet (a new voice before it has enough clean speech to be a speaker)."""
+        first, last = self._frame_range(span)
+        first, last = first - self._latest_first, last - self._latest_first
+        if last <= 0 or first >= self._latest_placed.shape[0]:
+            return True
+        first = max(0, first)
+        unplaced = float(self._latest_unplaced[first:last].sum())
+        return unplaced <= float(self._latest_placed[first:last].sum())
 
     def speaker_of(self, span: Span) -> int | None:
         """The speaker who talks most during ``span``; else the nearest one talking within a
