@@ -286,8 +286,7 @@ class LiveEngine:
         samples = self._recording.samples(start_s, audio_end_s)
         # The prompt is the final text before the buffer: Whisper hears the rest again, and
         # prompted with it too, skips or garbles it.
-        before = [w.text for w in self._final if w.end <= start_s + 0.01]
-        prompt = " ".join(before)[-_PROMPT_CHARS:] or None
+        prompt = _tail_text(self._final, start_s + 0.01, _PROMPT_CHARS) or None
         recognition = self._recognizer.recognize(samples, language=self._language, prompt=prompt)
         if self._language is None and recognition.language is not None:
             self._language = recognition.language  # a stream keeps the language found first
@@ -319,7 +318,7 @@ class LiveEngine:
         length_s = audio_end_s - self._buffer_start_s
         if length_s < self.live.trim_s:
             return
-        inside = [w for w in self._final if w.end > self._buffer_start_s]
+        inside = _ending_after(self._final, self._buffer_start_s)
         sentence_ends = [w.end for w in inside if ends_sentence(w.text)]
         if sentence_ends:
             self._buffer_start_s = sentence_ends[-1]
@@ -470,6 +469,29 @@ class LiveEngine:
         final = relabel(final, mapping)
         names = {s.label: s.name for s in live.speakers if s.name is not None}
         return with_names(final, names)
+
+
+def _tail_text(words: Sequence[Word], before_s: float, chars: int) -> str:
+    """The last ``chars`` characters of the text of the ``words`` ending by ``before_s``
+    (reading back from the end only as far as needed: a stream's words are many)."""
+    texts: list[str] = []
+    length = 0
+    for word in reversed(words):
+        if word.end > before_s:
+            continue
+        texts.append(word.text)
+        length += len(word.text) + 1
+        if length >= chars:
+            break
+    return " ".join(reversed(texts))[-chars:]
+
+
+def _ending_after(words: Sequence[Word], start_s: float) -> list[Word]:
+    """The last ``words`` that end after ``start_s``, in order (words are in time order)."""
+    first = len(words)
+    while first > 0 and words[first - 1].end > start_s:
+        first -= 1
+    return list(words[first:])
 
 
 class _SpeechMap:

@@ -82,14 +82,13 @@ class SpeakerTimeline:
     def speaker_of(self, span: Span) -> int | None:
         """The speaker who talks most during ``span``; else the nearest one talking within a
         second; ``None`` if no one."""
-        mean = self._mean()
         first, last = self._frame_range(span)
         if last > first:
-            talk = mean[first:last].sum(axis=0)  # (speakers,)
+            talk = self._mean(first, last).sum(axis=0)  # (speakers,)
             if talk.size and talk.max() > 0:
                 return int(talk.argmax())
         near = self._frame_range(Span(max(0.0, span.start - _NEAR_S), span.end + _NEAR_S))
-        window = mean[near[0] : near[1]]  # (frames, speakers)
+        window = self._mean(*near)  # (frames, speakers)
         if window.size == 0 or window.max() < _SPEAKING:
             return None
         middle = (first + last) // 2 - near[0]
@@ -99,13 +98,13 @@ class SpeakerTimeline:
 
     def turns(self, labels: Sequence[str]) -> tuple[Turn, ...]:
         """The turns so far, speaker ``i`` labelled ``labels[i]`` (overlap kept)."""
-        mean = self._mean()
-        active = mean[:, : len(labels)] >= _SPEAKING
+        active = self._mean(0, self._frames)[:, : len(labels)] >= _SPEAKING
         return to_turns(active, self.grid, labels, min_turn_s=0.1, min_gap_s=0.1)
 
-    def _mean(self) -> npt.NDArray[np.float32]:
-        seen = np.maximum(self._seen[: self._frames], 1)[:, None].astype(np.float32)
-        mean: npt.NDArray[np.float32] = self._score[: self._frames] / seen  # (frames, speakers)
+    def _mean(self, first: int, last: int) -> npt.NDArray[np.float32]:
+        """Mean activity of frames ``first`` to ``last``: (frames, speakers)."""
+        seen = np.maximum(self._seen[first:last], 1)[:, None].astype(np.float32)
+        mean: npt.NDArray[np.float32] = self._score[first:last] / seen
         return mean
 
     def _frame_range(self, span: Span) -> tuple[int, int]:
