@@ -6,7 +6,7 @@ Run it from the repository root, with the shared evaluation data next to the rep
 
     python benchmarks/live.py [--models tiny.en,base] [--stream-minutes 30]
                               [--realtime-models tiny.en] [--skip-quality] [--skip-realtime]
-                              [--eval-dir DIR] [--out FILE]
+                              [--only real,mixture,enrolled] [--eval-dir DIR] [--out FILE]
 
 Two parts, each per Whisper model:
 
@@ -522,11 +522,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-realtime", action="store_true")
     parser.add_argument("--threads", type=int, default=NPROC)
     parser.add_argument("--limit", type=int, default=0, help="only the first N items (a check)")
+    parser.add_argument("--only", help="only these sets: real, mixture, enrolled (comma-separated)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "live.md")
     args = parser.parse_args(argv)
     args.load_start = os.getloadavg()[0]
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     items = load_items(args.eval_dir)
+    if args.only:
+        items = [item for item in items if item.kind in args.only.split(",")]
     if args.limit:
         items = items[: args.limit]
     streams = []
