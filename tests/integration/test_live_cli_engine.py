@@ -26,8 +26,16 @@ from saywho.cli import main
 from saywho.config import EMBEDDING_MODEL, LiveConfig
 from saywho.errors import ConfigError
 from saywho.identify.naming import Identification, VoicePrint
-from saywho.live import Committed, FedClock, LiveModels, LiveUpdate, open_engine, run_simulated
-from saywho.types import Audio, Span, Transcript
+from saywho.live import (
+    Committed,
+    FedClock,
+    LiveEngine,
+    LiveModels,
+    LiveUpdate,
+    open_engine,
+    run_simulated,
+)
+from saywho.types import Audio, ModelInfo, Recognition, Span, Transcript, Utterance, Word
 
 ORDER = (0, 1, 0, 1)
 
@@ -312,3 +320,46 @@ def test_an_abandoned_session_closes_without_a_final_pass(
     audio = engine.close()
     assert isinstance(audio, Audio) and audio.duration_s == pytest.approx(3.0)
     assert engine.shown is None  # no transcript was made
+
+
+class Looping:
+    """A recognizer stuck in a repetition loop (Whisper does this on some audio)."""
+
+    info = ModelInfo("looping", "recognize", None)
+
+    def recognize(
+        self,
+        samples: npt.NDArray[np.float32],
+        on_progress: object = None,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+    ) -> Recognition:
+        del on_progress, language, prompt
+        duration_s = samples.shape[0] / 16_000
+        words = tuple(
+            Word("just,", Span(t, t + 0.05), 0.5) for t in np.arange(0.0, duration_s, 0.1)
+        )
+        return Recognition("en", None, (Utterance(Span(0.0, duration_s), "", words),))
+
+
+def test_a_recognizer_stuck_in_a_loop_never_stalls_the_stream(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    stream = np.concatenate([samples, samples, samples])  # about a minute of speech
+    clock = FedClock()
+    engine = LiveEngine(
+        live_models.pipeline,
+        LiveConfig(final_pass=False),
+        recognizer=Looping(),
+        window_diarizer=live_models.windows,
+        clock=clock,
+    )
+    updates: list[LiveUpdate] = []
+    run_simulated(engine, clock, [stream], on_update=updates.append)
+    assert engine.committed == ()  # every recognition was a loop: none is shown
+    assert max(update.delay_s for update in updates) < 25.0  # the buffer moved on
+    assert updates[-1].heard_s == pytest.approx(
+        stream.shape[0] / 16_000, abs=1.1
+    )  # a step a second

@@ -238,6 +238,7 @@ class LiveEngine:
         if self._recognition_due(audio_end_s) or (closing and self._hypothesis):
             self._recognize(audio_end_s)
         self._recognized_to_s = max(self._recognized_to_s, audio_end_s)
+        self._cut(audio_end_s)  # whatever Whisper made of it: a stalled buffer moves on
         if diarizing is not None:
             self._place(diarizing.result())
         self._recording.release(
@@ -299,13 +300,12 @@ class LiveEngine:
         words = [w for w in words if w.span is not None and w.span.end <= audio_end_s + 0.5]
         final_end_s = self._final[-1].end if self._final else 0.0
         current = fresh_words(words, self._final, final_end_s)
-        if len(current) > _MAX_WORDS_PER_S * (audio_end_s - final_end_s) + 4:
-            return  # a repetition loop, not speech: the next step hears it again
+        if len(current) > _MAX_WORDS_PER_S * (audio_end_s - max(final_end_s, start_s)) + 4:
+            return  # a repetition loop, not speech: dropped (the buffer is cut all the same)
         agreed = agreed_prefix(self._hypothesis, current)
         self._accept(current[:agreed])
         self._hypothesis = current[agreed:]
         self._recognized_to_s = audio_end_s
-        self._cut(audio_end_s)
 
     def _accept(self, words: Sequence[Word]) -> None:
         """``words`` are final: they wait for their speaker."""
@@ -313,23 +313,21 @@ class LiveEngine:
         self._waiting.extend(words)
 
     def _cut(self, audio_end_s: float) -> None:
-        """Keep Whisper's buffer short: cut after the last final sentence once it passes
-        ``trim_s``, after the last final word once it passes ``max_buffer_s``."""
-        length_s = audio_end_s - self._buffer_start_s
-        if length_s < self.live.trim_s:
+        """Keep Whisper's buffer short: past ``trim_s`` cut it after the last final sentence;
+        if it is still ``max_buffer_s`` long, after the last final word; if still, drop its
+        oldest audio (nothing was agreed in all that time) with the guesses about it. The
+        buffer never stays at its longest, so the engine cannot stall."""
+        if audio_end_s - self._buffer_start_s < self.live.trim_s:
             return
         inside = _ending_after(self._final, self._buffer_start_s)
         sentence_ends = [w.end for w in inside if ends_sentence(w.text)]
         if sentence_ends:
-            self._buffer_start_s = sentence_ends[-1]
-        elif length_s >= self.live.max_buffer_s:
-            if inside:
-                self._buffer_start_s = inside[-1].end
-            else:  # nothing agreed in all this time: let the oldest guesses go
-                self._buffer_start_s = audio_end_s - self.live.trim_s
-                self._hypothesis = tuple(
-                    w for w in self._hypothesis if w.start >= self._buffer_start_s
-                )
+            self._buffer_start_s = max(self._buffer_start_s, sentence_ends[-1])
+        if audio_end_s - self._buffer_start_s >= self.live.max_buffer_s and inside:
+            self._buffer_start_s = max(self._buffer_start_s, inside[-1].end)
+        if audio_end_s - self._buffer_start_s >= self.live.max_buffer_s:
+            self._buffer_start_s = audio_end_s - self.live.trim_s
+            self._hypothesis = tuple(w for w in self._hypothesis if w.start >= self._buffer_start_s)
 
     def _diarize_later(
         self, audio_end_s: float, *, closing: bool = False
