@@ -55,7 +55,7 @@ from saywho import PipelineConfig, models
 from saywho.atomic import atomic_text_file
 from saywho.audio import decode
 from saywho.config import EMBEDDING_MODEL, LiveConfig, RecognizeConfig
-from saywho.evaluation.files import SpokenText, StmLine, read_stm, stm_text
+from saywho.evaluation.files import StmLine, read_stm, stm_text
 from saywho.evaluation.mixtures import Clip, Mixture, MixtureSpec, build_conversation, load_clips
 from saywho.evaluation.score import (
     DiarizationPair,
@@ -63,7 +63,7 @@ from saywho.evaluation.score import (
     score_diarization,
     score_text,
 )
-from saywho.identify.match import voice_print
+from saywho.identify.enroll import Enroller
 from saywho.identify.naming import Identification, VoicePrint
 from saywho.live import (
     Committed,
@@ -75,8 +75,9 @@ from saywho.live import (
     run_simulated,
 )
 from saywho.live.session import stream_paced
-from saywho.types import SAMPLE_RATE, Audio, Span, Transcript, Turn
+from saywho.types import SAMPLE_RATE, Audio, Span, Transcript, Turn, Utterance
 from saywho.vad.silero import SileroVad
+from who_said_what import spoken
 
 REPO = Path(__file__).resolve().parent.parent
 NPROC = len(os.sched_getaffinity(0))
@@ -191,21 +192,17 @@ def _enrolled(clips: Sequence[Clip]) -> Item:
 
 
 def _enrol(held: dict[str, list[Clip]]) -> tuple[VoicePrint, ...]:
-    from saywho.config import DiarizeConfig
-    from saywho.diarize.diarizer import Diarizer
-
-    diarizer = Diarizer(DiarizeConfig())
-    prints = []
-    for name, clips in held.items():
-        samples = np.concatenate([c.samples for c in clips])
-        result = diarizer.diarize(Audio(samples, SAMPLE_RATE))
-        seconds = {
-            label: sum(t.span.duration for t in result.exclusive_turns if t.label == label)
-            for label in result.centroids
-        }
-        main = max(seconds, key=lambda label: seconds[label])
-        prints.append(VoicePrint(name, voice_print(result.centroids[main][None], np.array([1.0]))))
-    return tuple(prints)
+    """Each speaker's print from its held-out clips, as ``saywho voices enroll`` makes it."""
+    enroller = Enroller()
+    return tuple(
+        VoicePrint(
+            name,
+            enroller.enroll(
+                Audio(np.concatenate([c.samples for c in clips]), SAMPLE_RATE)
+            ).embedding,
+        )
+        for name, clips in held.items()
+    )
 
 
 # -- quality (injected clock) -------------------------------------------------------------
@@ -337,17 +334,14 @@ def cp_errors(item: Item, transcript: Transcript, window: Span | None = None) ->
     """cpWER parts: (errors, reference words); (0, 0) for an item without words."""
     if not item.words:
         return (0, 0)
-    words = transcript.words
-    if window is not None:
+    if window is not None:  # the words of one piece of a stream
         words = tuple(
-            w for w in words if w.span is not None and window.start <= w.start < window.end
+            w
+            for w in transcript.words
+            if w.span is not None and window.start <= w.start < window.end
         )
-    by_speaker: dict[str, list[str]] = {}
-    for word in words:
-        by_speaker.setdefault(word.speaker or "(nobody)", []).append(word.text)
-    plain = " ".join(w.text for w in words)
-    spoken = SpokenText(plain, tuple((s, " ".join(t)) for s, t in sorted(by_speaker.items())))
-    result = score_text([TextPair(item.uri, stm_text(item.words), spoken)]).total
+        transcript = replace(transcript, utterances=(Utterance(window, "", words),))
+    result = score_text([TextPair(item.uri, stm_text(item.words), spoken(transcript))]).total
     return (result.cp_errors or 0, result.reference_words)
 
 
