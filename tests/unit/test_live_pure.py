@@ -139,7 +139,7 @@ def test_the_timeline_averages_windows_and_names_the_speaker_of_a_span() -> None
     assert timeline.speaker_of(Span(1.3, 1.9)) == 2
     assert timeline.speaker_of(Span(1.0, 1.15)) in (4, 2)  # nobody: the nearest talker
     labels = ["a", "b", "c", "d", "e"]
-    assert {t.label for t in timeline.turns(labels)} == {"c", "e"}
+    assert {t.label for t in timeline.turns(dict(enumerate(labels)))} == {"c", "e"}
 
 
 def test_a_word_far_from_any_talk_has_no_speaker() -> None:

@@ -50,13 +50,21 @@ from saywho.diarize.split import (
 )
 from saywho.types import SAMPLE_RATE, Audio, Diarization, ModelInfo, StageHook
 
-__all__ = ["Diarizer"]
+__all__ = ["Diarizer", "diarization_models"]
 
 MAX_EMBEDDING_S = 4.0
 RECHECK_MAX_S = 2.0
 SPLIT_RUN_MAX_S = 1.5  # each run is embedded from its middle 1.5 s, to bound the cost
 SPLIT_TOLERANCE_S = 0.25  # runs of two windows this close at both ends share one print
 _EMBED_BATCH = 16  # requests between progress reports
+
+
+def diarization_models() -> tuple[ModelInfo, ...]:
+    """The two speaker models (segmentation-3.0, CAM++), with their sha256."""
+    return tuple(
+        ModelInfo(name, "diarize", models.spec(name).sha256)
+        for name in (SEGMENTATION_MODEL, EMBEDDING_MODEL)
+    )
 
 
 class Diarizer:
@@ -84,10 +92,17 @@ class Diarizer:
     @property
     def models(self) -> tuple[ModelInfo, ...]:
         """The models this stage runs, with their sha256."""
-        return tuple(
-            ModelInfo(name, "diarize", models.spec(name).sha256)
-            for name in (SEGMENTATION_MODEL, EMBEDDING_MODEL)
-        )
+        return diarization_models()
+
+    @property
+    def segmenter(self) -> Segmenter:
+        """The loaded segmentation-3.0 (the live engine's windows share it)."""
+        return self._segmenter
+
+    @property
+    def embedder(self) -> Embedder:
+        """The loaded CAM++ (the live engine's windows share it)."""
+        return self._embedder
 
     def diarize(self, audio: Audio, progress: StageHook | None = None) -> Diarization:
         """Who spoke when in ``audio`` (16 kHz mono)."""

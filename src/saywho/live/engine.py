@@ -438,11 +438,7 @@ class LiveEngine:
             if words
             else ()
         )
-        labels = [
-            self._labels.get(i, f"_unlabelled_{i}")
-            for i in range(max(self._labels, default=-1) + 1)
-        ]
-        turns = tuple(t for t in self._timeline.turns(labels) if not t.label.startswith("_"))
+        turns = self._timeline.turns(self._labels)
         spoken = {t.label for t in turns} | {w.speaker for w in words if w.speaker}
         detector = (self._detector.info,) if self._detector is not None else ()
         return Transcript(

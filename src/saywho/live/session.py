@@ -20,6 +20,7 @@ import numpy.typing as npt
 from saywho.asr.whisper import WhisperRecognizer
 from saywho.config import LiveConfig, PipelineConfig, RecognizeConfig
 from saywho.device import resolve_device
+from saywho.diarize.diarizer import Diarizer
 from saywho.engines import Engines, Recognizer
 from saywho.errors import ConfigError
 from saywho.identify.naming import Identification
@@ -86,11 +87,13 @@ class LiveModels:
         recognizer = self.pipeline.engines.recognizer
         if recognizer is None:  # engines given without the Whisper the config asks for
             raise ConfigError("live transcription needs a recognizer")
-        if isinstance(recognizer, WhisperRecognizer):
-            recognizer = recognizer.with_config(live_decoding(config.recognize))
-        self.recognizer: Recognizer = recognizer
-        threads = config.recognize.threads or os.cpu_count() or 1
-        self.windows = WindowDiarizer(threads, resolve_device(config.recognize.device))
+        self.recognizer: Recognizer = _for_the_stream(recognizer, config)
+        diarizer = self.pipeline.engines.diarizer
+        if isinstance(diarizer, Diarizer):  # the final pass's models: loaded once
+            self.windows = WindowDiarizer.sharing(diarizer)
+        else:
+            threads = config.recognize.threads or os.cpu_count() or 1
+            self.windows = WindowDiarizer.load(threads, resolve_device(config.recognize.device))
 
     @property
     def config(self) -> PipelineConfig:
@@ -102,12 +105,17 @@ class LiveModels:
         counts, decoding): :class:`ConfigError` if ``config`` needs other models."""
         twin = object.__new__(LiveModels)
         twin.pipeline = Pipeline(config, engines=self.pipeline.engines)
-        recognizer = self.recognizer
-        if isinstance(recognizer, WhisperRecognizer):
-            recognizer = recognizer.with_config(live_decoding(config.recognize))
-        twin.recognizer = recognizer
+        twin.recognizer = _for_the_stream(self.recognizer, config)
         twin.windows = self.windows
         return twin
+
+
+def _for_the_stream(recognizer: Recognizer, config: PipelineConfig) -> Recognizer:
+    """Whisper on the same loaded model with the stream's decoding (:func:`live_decoding`);
+    another recognizer as it is."""
+    if isinstance(recognizer, WhisperRecognizer):
+        return recognizer.with_config(live_decoding(config.recognize))
+    return recognizer
 
 
 def open_engine(

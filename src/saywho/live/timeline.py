@@ -8,7 +8,7 @@ an offline run's, and one heard by a single window is a first guess.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -96,10 +96,14 @@ class SpeakerTimeline:
         nearest = int(np.argmin(np.abs(frames - middle)))
         return int(speakers[nearest])
 
-    def turns(self, labels: Sequence[str]) -> tuple[Turn, ...]:
-        """The turns so far, speaker ``i`` labelled ``labels[i]`` (overlap kept)."""
-        active = self._mean(0, self._frames)[:, : len(labels)] >= _SPEAKING
-        return to_turns(active, self.grid, labels, min_turn_s=0.1, min_gap_s=0.1)
+    def turns(self, labels: Mapping[int, str]) -> tuple[Turn, ...]:
+        """The turns so far of the speakers in ``labels`` (speaker index → label), overlap
+        kept."""
+        columns = [i for i in sorted(labels) if i < self._score.shape[1]]
+        active = self._mean(0, self._frames)[:, columns] >= _SPEAKING
+        return to_turns(
+            active, self.grid, [labels[i] for i in columns], min_turn_s=0.1, min_gap_s=0.1
+        )
 
     def _mean(self, first: int, last: int) -> npt.NDArray[np.float32]:
         """Mean activity of frames ``first`` to ``last``: (frames, speakers)."""

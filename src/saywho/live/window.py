@@ -15,6 +15,7 @@ import numpy.typing as npt
 from saywho import models
 from saywho.config import EMBEDDING_MODEL, SEGMENTATION_MODEL
 from saywho.device import Resolved
+from saywho.diarize.diarizer import Diarizer, diarization_models
 from saywho.diarize.embed import EMBEDDING_DIM, MIN_SAMPLES, Embedder
 from saywho.diarize.requests import frames_to_samples
 from saywho.diarize.segment import (
@@ -49,24 +50,30 @@ def window_start(end_sample: int) -> int:
 
 
 class WindowDiarizer:
-    """segmentation-3.0 + CAM++ (ONNX), loaded once per live session."""
+    """segmentation-3.0 + CAM++ (ONNX) on one window at a time: the pipeline diarizer's
+    loaded models (:meth:`sharing`), or its own (:meth:`load`)."""
 
-    def __init__(self, threads: int, device: Resolved = "cpu") -> None:
-        # Its threads sleep when idle: Whisper computes on the same cores meanwhile.
-        self._segmenter = Segmenter(
-            models.model_file(SEGMENTATION_MODEL), threads, device, spinning=False
-        )
-        self._embedder = Embedder(
-            models.model_file(EMBEDDING_MODEL), threads, device, spinning=False
+    def __init__(self, segmenter: Segmenter, embedder: Embedder) -> None:
+        self._segmenter = segmenter
+        self._embedder = embedder
+
+    @classmethod
+    def sharing(cls, diarizer: Diarizer) -> WindowDiarizer:
+        """On the models ``diarizer`` loaded (the final pass runs after the stream)."""
+        return cls(diarizer.segmenter, diarizer.embedder)
+
+    @classmethod
+    def load(cls, threads: int, device: Resolved = "cpu") -> WindowDiarizer:
+        """Load both models (their threads sleep when idle: Whisper computes meanwhile)."""
+        return cls(
+            Segmenter(models.model_file(SEGMENTATION_MODEL), threads, device, spinning=False),
+            Embedder(models.model_file(EMBEDDING_MODEL), threads, device, spinning=False),
         )
 
     @property
     def models(self) -> tuple[ModelInfo, ...]:
         """The two models, with their sha256."""
-        return tuple(
-            ModelInfo(name, "diarize", models.spec(name).sha256)
-            for name in (SEGMENTATION_MODEL, EMBEDDING_MODEL)
-        )
+        return diarization_models()
 
     def local_speakers(self, window: npt.NDArray[np.float32], first_frame: int) -> LocalSpeakers:
         """The local speakers of ``window`` (at most 10 s of 16 kHz samples starting at stream
