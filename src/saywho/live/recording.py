@@ -46,8 +46,8 @@ class Recording:
             return self._total / SAMPLE_RATE
 
     def append(self, samples: npt.NDArray[np.float32]) -> None:
-        """Add 16 kHz mono samples (NaN and infinities become silence, the rest is clipped
-        to [-1, 1])."""
+        """Add 16 kHz mono samples (NaN becomes silence; every other sample, infinities too,
+        is clipped to [-1, 1])."""
         chunk = np.nan_to_num(np.asarray(samples, dtype=np.float32).reshape(-1), nan=0.0)
         chunk = np.clip(chunk, -1.0, 1.0)
         if chunk.shape[0] == 0:
