@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from saywho import options
+from saywho.audio.decode import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from saywho.audio.stream import RawFormat
 from saywho.config import LiveConfig, PipelineConfig, RecognizeConfig
 from saywho.errors import AudioDecodeError, ConfigError
@@ -160,8 +161,10 @@ def _raw(text: str | None) -> RawFormat | None:
         raise ConfigError(
             f"--raw {text!r}: give FORMAT:RATE:CHANNELS, e.g. s16le:16000:1"
         ) from None
-    if not 1_000 <= rate <= 768_000 or not 1 <= channels <= 64:
-        raise ConfigError(f"--raw {text!r}: rate 1000-768000 Hz, 1-64 channels")
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE or not 1 <= channels <= 64:
+        raise ConfigError(
+            f"--raw {text!r}: rate {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, 1-64 channels"
+        )
     return RawFormat(sample_format, rate, channels)
 
 
