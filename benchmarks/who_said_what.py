@@ -51,7 +51,7 @@ from saywho.evaluation.mixtures import (
     MixtureSpec,
     build_conversation,
     load_clips,
-    trim_to_speech,
+    speech_clip,
     write_wav,
 )
 from saywho.evaluation.score import TextPair, normalize_text, score_text
@@ -200,9 +200,9 @@ def synthetic_clips(tmp: Path, vad: SileroVad) -> list[Clip]:
                 check=True,
                 capture_output=True,
             )
-            samples = trim_to_speech(decode(path), vad)
-            if samples is not None:
-                clips.append(Clip(f"voice{v}", samples, text))
+            clip = speech_clip(decode(path), vad, f"voice{v}", text)
+            if clip is not None:
+                clips.append(clip)
     return clips
 
 

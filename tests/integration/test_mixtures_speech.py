@@ -16,7 +16,7 @@ from saywho.evaluation.mixtures import (
     MixtureSpec,
     build_conversation,
     main,
-    trim_to_speech,
+    speech_clip,
     write_mixture,
 )
 from saywho.types import Audio, Span, Turn
@@ -45,9 +45,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory, vad: SileroVad) -> list[Clip
     for name, voice in VOICES.items():
         for sentence in SENTENCES:
             samples = speech_samples(sentence, folder, voice=voice)
-            trimmed = trim_to_speech(Audio(samples, SAMPLE_RATE), vad)
-            assert trimmed is not None
-            result.append(Clip(name, trimmed, sentence))
+            clip = speech_clip(Audio(samples, SAMPLE_RATE), vad, name, sentence)
+            assert clip is not None
+            result.append(clip)
     return result
 
 
@@ -150,3 +150,19 @@ def make_eval_dir(root: Path) -> Path:
     rows = ["file\tspeaker", "42/42-1-0.flac\t42", "42/42-1-1.flac\t42"]
     (libri.parent / "manifest.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root
+
+
+def test_a_pause_inside_a_clip_is_found_and_left_out_of_the_reference(
+    tmp_path: Path, vad: SileroVad
+) -> None:
+    sentences = [speech_samples(text, tmp_path, voice=VOICES["mike"]) for text in SENTENCES[:2]]
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)  # 1 s between the two sentences
+    audio = Audio(np.concatenate([silence, sentences[0], silence, sentences[1]]), SAMPLE_RATE)
+    clip = speech_clip(audio, vad, "mike", None)
+    assert clip is not None
+    assert len(clip.pauses) == 1
+    first, last = clip.pauses[0]
+    assert 0.8 <= (last - first) / SAMPLE_RATE <= 1.6  # espeak adds a little quiet at its edges
+    assert np.abs(clip.samples[first:last]).max() < 0.01  # the pause is the silence
+    mixture = build_conversation([clip], MixtureSpec(n_speakers=1, duration_s=5.0), seed=0)
+    assert len(mixture.turns) == 2 * len(mixture.placed)

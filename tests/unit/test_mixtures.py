@@ -143,7 +143,7 @@ def test_each_speaker_uses_every_clip_before_any_again() -> None:
     spec = MixtureSpec(n_speakers=2, duration_s=60.0, gain_jitter_db=0.0)
     mixture = build_conversation(clips, spec, seed=5)
     for speaker in mixture.speakers:
-        used = lengths([turn for turn in mixture.turns if turn.label == speaker])
+        used = lengths([turn for turn in mixture.placed if turn.label == speaker])
         assert len(used) >= 8  # two full rounds at least
         own = sorted(len(clip.samples) for clip in clips if clip.speaker == speaker)
         for first in range(0, len(used) - 3, 4):
@@ -186,8 +186,8 @@ def test_backchannels_are_added_to_the_same_conversation() -> None:
     spec = MixtureSpec(n_speakers=3, duration_s=120.0, backchannel_share=0.5)
     busy = build_conversation(clips, spec, seed=6)
     assert plain.duration_s == busy.duration_s
-    assert set(plain.turns) < set(busy.turns)
-    extra = set(busy.turns) - set(plain.turns)
+    assert set(plain.placed) < set(busy.placed)
+    extra = set(busy.placed) - set(plain.placed)
     assert all(turn.span.duration == pytest.approx(0.5) for turn in extra)  # whole short clips
     assert extra <= {turn for turn, text in busy.texts if text == "yeah"}
 
@@ -197,17 +197,52 @@ def test_backchannels_are_cut_from_clips_when_no_short_clip_exists() -> None:
     plain = build_conversation(clips, MixtureSpec(n_speakers=3, duration_s=120.0), seed=6)
     spec = MixtureSpec(n_speakers=3, duration_s=120.0, backchannel_share=0.5)
     busy = build_conversation(clips, spec, seed=6)
-    extra = set(busy.turns) - set(plain.turns)
+    extra = set(busy.placed) - set(plain.placed)
     assert len(extra) > 5
     assert all(0.0 < turn.span.duration <= 0.8 + ONE_SAMPLE_S for turn in extra)
-    assert {turn for turn, _ in busy.texts} <= set(plain.turns)  # cuts carry no text
+    assert {turn for turn, _ in busy.texts} <= set(plain.placed)  # cuts carry no text
 
 
-def test_texts_belong_to_turns() -> None:
+def test_texts_belong_to_placed_clips() -> None:
     mixture = build_conversation(make_clips(), SPEC, seed=1)
     assert mixture.texts
-    assert all(turn in mixture.turns for turn, _ in mixture.texts)
+    assert all(turn in mixture.placed for turn, _ in mixture.texts)
     assert all(text.startswith(turn.label) for turn, text in mixture.texts)
+
+
+def with_pause(clip: Clip) -> Clip:
+    """``clip`` with its middle fifth silenced and declared a pause."""
+    n = clip.samples.shape[0]
+    first, last = 2 * n // 5, 3 * n // 5
+    samples = clip.samples.copy()
+    samples[first:last] = 0.0
+    return Clip(clip.speaker, samples, clip.text, ((first, last),))
+
+
+def test_the_reference_leaves_out_the_pauses_inside_clips() -> None:
+    plain_clips = make_clips(short_replies=True)
+    clips = [with_pause(clip) for clip in plain_clips]
+    spec = MixtureSpec(n_speakers=3, duration_s=90.0, backchannel_share=0.5)
+    plain = build_conversation(plain_clips, spec, seed=4)
+    mixture = build_conversation(clips, spec, seed=4)
+    assert mixture.placed == plain.placed  # the same layout: pauses change the reference only
+    assert mixture.texts == plain.texts
+    assert len(mixture.turns) == 2 * len(mixture.placed)
+    for turn in mixture.placed:
+        halves = [
+            t
+            for t in mixture.turns
+            if t.label == turn.label
+            and t.span.start >= turn.span.start
+            and t.span.end <= turn.span.end
+        ]
+        assert len(halves) == 2
+        assert halves[0].span.start == turn.span.start
+        assert halves[1].span.end == turn.span.end
+        gap = halves[1].span.start - halves[0].span.end
+        assert gap == pytest.approx(turn.span.duration / 5, abs=2 * ONE_SAMPLE_S)
+        speech = sum(t.span.duration for t in halves)
+        assert speech == pytest.approx(turn.span.duration * 4 / 5, abs=2 * ONE_SAMPLE_S)
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -244,6 +279,18 @@ def test_invalid_clips_are_refused() -> None:
         Clip("alice", np.zeros(0, dtype=np.float32))
     with pytest.raises(ValueError, match="float32"):
         Clip("alice", np.ones(10, dtype=np.float64))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "pauses",
+    [((0, 4),), ((6, 10),), ((4, 4),), ((5, 3),), ((2, 5), (4, 7)), ((6, 8), (2, 4))],
+)
+def test_pauses_outside_the_clip_or_out_of_order_are_refused(
+    pauses: tuple[tuple[int, int], ...],
+) -> None:
+    with pytest.raises(ValueError, match="pauses"):
+        Clip("alice", np.ones(10, dtype=np.float32), None, pauses)
+    Clip("alice", np.ones(10, dtype=np.float32), None, ((2, 4), (6, 8)))  # sorted, inside
 
 
 def test_a_uri_with_a_slash_is_an_output_error(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 Clips of k speakers are laid end to end the way people take turns: a pause (or, now and then,
 an overlap of up to about a second) before each turn, the next speaker never the one who just
 spoke, and short backchannels ("yeah", "mm-hmm") over or between turns. Since we place every
-sample ourselves, the speaker turns are known exactly, overlaps included.
+sample ourselves, the speaker turns are known exactly, overlaps included; a silence of
+:data:`REFERENCE_PAUSE_S` or more inside a clip (found by Silero VAD when the corpus is read)
+is a pause, not speech.
 
 The same clips, spec and seed give the same samples byte for byte: every random draw comes from
 one ``numpy.random.default_rng(seed)`` in a fixed order, and nothing depends on set or dict
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import logging
 import sys
 import wave
@@ -37,6 +40,7 @@ from saywho.types import SAMPLE_RATE, Audio, Span, Turn
 from saywho.vad.silero import SileroVad
 
 __all__ = [
+    "REFERENCE_PAUSE_S",
     "SAMPLE_RATE",
     "Clip",
     "Mixture",
@@ -45,7 +49,7 @@ __all__ = [
     "load_clips",
     "main",
     "overlap_s",
-    "trim_to_speech",
+    "speech_clip",
     "write_mixture",
     "write_rttm",
     "write_stm",
@@ -63,6 +67,9 @@ _EXCERPT_CANDIDATES = 8  # random cuts tried for a backchannel; the loudest one 
 _FRAME_S = 0.01  # frame length for trimming quiet edges off a cut
 _QUIET_DB = -20.0  # frames this far below the loudest frame are quiet edges
 _FADE_S = 0.005  # raised-cosine fade on cut edges, so a cut does not click
+REFERENCE_PAUSE_S = 0.3
+"""A silence this long inside a clip is a pause in the reference turns, not speech (the NIST
+RT convention: speech is bridged across shorter pauses only)."""
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -75,11 +82,15 @@ class Clip:
     ``samples``: shape (n,), n > 0, float32 in [-1, 1] at 16 kHz; never modified here.
     ``speaker``: a name without whitespace (it becomes an RTTM field).
     ``text``: the transcript, or ``None`` when unknown.
+    ``pauses``: the silences inside the clip, as sorted, disjoint ``(first, last)`` sample
+    ranges (``last`` exclusive) strictly inside ``samples``; nobody talks there, so the
+    reference turns leave them out. ``()``: the clip is speech from end to end.
     """
 
     speaker: str
     samples: npt.NDArray[np.float32]
     text: str | None = None
+    pauses: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.speaker or any(char.isspace() for char in self.speaker):
@@ -88,6 +99,15 @@ class Clip:
             raise ValueError("Clip samples must be a 1-D float32 array")
         if self.samples.shape[0] == 0:
             raise ValueError(f"Clip of {self.speaker} has no samples")
+        edges = [edge for pause in self.pauses for edge in pause]
+        if edges and not (
+            edges[0] > 0
+            and edges[-1] < self.samples.shape[0]
+            and all(a < b for a, b in itertools.pairwise(edges))
+        ):
+            raise ValueError(
+                f"Clip of {self.speaker}: pauses must be sorted, disjoint and inside the clip"
+            )
 
     @property
     def duration_s(self) -> float:
@@ -150,14 +170,18 @@ class Mixture:
     """A built conversation and its exact ground truth.
 
     ``samples``: shape (n,), float32 in [-1, 1] at ``sample_rate`` Hz, read-only.
-    ``turns``: every placed clip as a :class:`Turn` labelled with the clip's speaker, sorted,
-    overlaps kept. ``texts``: the turns whose clip has a transcript, with that transcript.
+    ``turns``: the reference, who speaks when: the speech of every placed clip, labelled with
+    the clip's speaker (a clip with pauses gives a turn per stretch between them), sorted,
+    overlaps kept.
+    ``placed``: every placed clip as one turn, pauses included, sorted. ``texts``: the placed
+    clips that have a transcript, with that transcript.
     """
 
     samples: npt.NDArray[np.float32]
     sample_rate: int
     turns: tuple[Turn, ...]
     texts: tuple[tuple[Turn, str], ...]
+    placed: tuple[Turn, ...]
 
     def __post_init__(self) -> None:
         view = self.samples.view()  # the caller's array stays as it was
@@ -182,12 +206,14 @@ class Mixture:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Piece:
-    """Samples placed at sample index ``first``, already scaled; shape (n,)."""
+    """Samples placed at sample index ``first``, already scaled; shape (n,). ``pauses`` are
+    sample ranges of ``samples``, as :attr:`Clip.pauses`."""
 
     speaker: str
     samples: npt.NDArray[np.float32]
     first: int
     text: str | None
+    pauses: tuple[tuple[int, int], ...] = ()
 
     @property
     def last(self) -> int:
@@ -211,9 +237,10 @@ def build_conversation(clips: Sequence[Clip], spec: MixtureSpec, seed: int) -> M
     main_pieces = _main_turns(pools, spec, rng)
     total = main_pieces[-1].last + _samples(_draw_pause_s(spec, rng))  # trailing silence
     pieces = [*main_pieces, *_backchannels(main_pieces, pools, spec, rng)]
-    turns = tuple(sorted(_turn(piece) for piece in pieces))
+    turns = tuple(sorted(turn for piece in pieces for turn in _speech_turns(piece)))
     texts = tuple(sorted((_turn(piece), piece.text) for piece in pieces if piece.text))
-    return Mixture(_mix(pieces, total), SAMPLE_RATE, turns, texts)
+    placed = tuple(sorted(_turn(piece) for piece in pieces))
+    return Mixture(_mix(pieces, total), SAMPLE_RATE, turns, texts, placed)
 
 
 def overlap_s(turns: Sequence[Turn]) -> float:
@@ -268,7 +295,7 @@ def _main_turns(
         samples = _scaled(clip.samples, clip.samples, spec, rng)
         if pieces:
             first = pieces[-1].last - _draw_overlap(pieces[-1], samples, spec, rng)
-        piece = _Piece(speaker, samples, first, clip.text)
+        piece = _Piece(speaker, samples, first, clip.text, clip.pauses)
         if index >= len(speakers) and piece.last >= target:
             if piece.last - target < target - pieces[-1].last:
                 pieces.append(piece)
@@ -367,11 +394,11 @@ def _backchannel(
         if not listeners or first >= last:
             continue
         listener = listeners[int(rng.integers(len(listeners)))]
-        samples, text = _backchannel_samples(pools[listener], spec, rng)
+        samples, text, pauses = _backchannel_samples(pools[listener], spec, rng)
         room = last - first - 2 * margin - samples.shape[0]
         if room >= 0:
             start = first + margin + int(rng.integers(room + 1))
-            return _Piece(listener, samples, start, text)
+            return _Piece(listener, samples, start, text, pauses)
     return None
 
 
@@ -392,8 +419,9 @@ def _pause_window(main: Sequence[_Piece], index: int) -> tuple[tuple[int, int], 
 
 def _backchannel_samples(
     clips: Sequence[Clip], spec: MixtureSpec, rng: np.random.Generator
-) -> tuple[npt.NDArray[np.float32], str | None]:
-    """A whole short clip of the listener if one fits the range, else an untranscribed cut."""
+) -> tuple[npt.NDArray[np.float32], str | None, tuple[tuple[int, int], ...]]:
+    """A whole short clip of the listener if one fits the range (with its text and pauses),
+    else an untranscribed cut of the loudest stretch (taken as speech throughout)."""
     short = [
         clip
         for clip in clips
@@ -401,13 +429,13 @@ def _backchannel_samples(
     ]
     if short:
         clip = short[int(rng.integers(len(short)))]
-        return _scaled(clip.samples, clip.samples, spec, rng), clip.text
+        return _scaled(clip.samples, clip.samples, spec, rng), clip.text, clip.pauses
     source = clips[int(rng.integers(len(clips)))].samples
     length = min(
         _samples(rng.uniform(spec.min_backchannel_s, spec.max_backchannel_s)), source.shape[0]
     )
     excerpt = _fade(_trim_quiet_edges(_loudest_excerpt(source, length, rng)))
-    return _scaled(excerpt, source, spec, rng), None
+    return _scaled(excerpt, source, spec, rng), None, ()
 
 
 def _loudest_excerpt(
@@ -476,6 +504,15 @@ def _turn(piece: _Piece) -> Turn:
     return Turn(Span(piece.first / SAMPLE_RATE, piece.last / SAMPLE_RATE), piece.speaker)
 
 
+def _speech_turns(piece: _Piece) -> list[Turn]:
+    """``piece`` as turns of speech: its span without its pauses."""
+    edges = [piece.first, *(piece.first + e for pause in piece.pauses for e in pause), piece.last]
+    return [
+        Turn(Span(first / SAMPLE_RATE, last / SAMPLE_RATE), piece.speaker)
+        for first, last in zip(edges[::2], edges[1::2], strict=True)
+    ]
+
+
 def _samples(seconds: float) -> int:
     return round(seconds * SAMPLE_RATE)
 
@@ -520,23 +557,31 @@ def load_clips(
     for row in rows:
         if languages is not None and row.language not in languages:
             continue
-        samples = trim_to_speech(decode(row.path), vad)
-        if samples is None:
+        clip = speech_clip(decode(row.path), vad, row.speaker, row.text)
+        if clip is None:
             log.warning("%s: no speech found, skipped", row.path)
             continue
-        clips.append(Clip(row.speaker, samples, row.text))
+        clips.append(clip)
     return clips
 
 
-def trim_to_speech(audio: Audio, vad: SileroVad) -> npt.NDArray[np.float32] | None:
-    """A copy of ``audio`` from its first speech region's start to its last one's end.
-
-    Regions are padded by 50 ms. Returns shape (n,) float32, or ``None`` if there is no speech.
+def speech_clip(audio: Audio, vad: SileroVad, speaker: str, text: str | None) -> Clip | None:
+    """``audio`` as a clip of ``speaker``: a copy from its first speech region's start to its
+    last one's end (regions padded by 50 ms), the silences of at least
+    :data:`REFERENCE_PAUSE_S` between its regions as the clip's pauses. ``None`` if Silero VAD
+    finds no speech.
     """
     regions = vad.detect(audio, _TRIM_VAD)
     if not regions:
         return None
-    return audio.slice(Span(regions[0].start, regions[-1].end)).copy()
+    first = max(0, round(regions[0].start * audio.sample_rate))
+    samples = audio.slice(Span(regions[0].start, regions[-1].end)).copy()
+    pauses = tuple(
+        (round(a.end * audio.sample_rate) - first, round(b.start * audio.sample_rate) - first)
+        for a, b in itertools.pairwise(regions)
+        if b.start - a.end >= REFERENCE_PAUSE_S
+    )
+    return Clip(speaker, samples, text, pauses)
 
 
 def _single_speaker_rows(eval_dir: Path) -> list[_Row]:
