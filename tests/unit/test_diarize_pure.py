@@ -65,6 +65,31 @@ def test_a_phantom_cluster_with_little_speech_is_folded() -> None:
     assert len(set(result.labels.tolist())) == 2
 
 
+def blends(weight: float, count: int) -> np.ndarray:
+    """Prints of stretches where voices 0 and 1 mix (with something of their own, axis 2):
+    each is far from both voices, their centroid is near both."""
+    rng = np.random.default_rng(1)
+    axes = np.eye(16)
+    rows = [
+        weight * (axes[0] + axes[1]) + 0.6 * axes[2] + 0.2 * rng.standard_normal(16)
+        for _ in range(count)
+    ]
+    return np.array(rows, dtype=np.float32)
+
+
+def test_a_cluster_of_blends_between_two_voices_is_folded_into_them() -> None:
+    x = np.concatenate([voices([0, 1], per=8), blends(0.4, 6)])
+    result = cluster_embeddings(
+        x, np.full(22, 3.0), threshold=0.6, min_cluster_s=5.0, hints=SpeakerHints()
+    )
+    assert len(set(result.labels.tolist())) == 2
+    assert len(set(result.labels[:8].tolist())) == len(set(result.labels[8:16].tolist())) == 1
+    # Held in check: a cluster in between with more speech than one of the two stays.
+    heavy = np.array([3.0] * 16 + [10.0] * 6)
+    kept = cluster_embeddings(x, heavy, threshold=0.6, min_cluster_s=5.0, hints=SpeakerHints())
+    assert len(set(kept.labels.tolist())) == 3
+
+
 def test_a_higher_count_hint_never_splits_a_clean_speaker() -> None:
     # Two clean voices and one stray print: asked for three, the stray one becomes the
     # third speaker and both real voices stay whole.

@@ -8,7 +8,8 @@ Pure numpy/scipy: embeddings in, cluster indices and centroids out.
    a codec or a phone line that pulls every voice print together no longer merges them.
 2. Clusters with too little speech in total are phantoms: their members join the nearest
    real cluster, unless a cluster is far from every heavier one (a short but distinct voice,
-   such as someone who only says a few words).
+   such as someone who only says a few words). So are blends: a lighter cluster close to two
+   speakers who are not close to each other holds prints of both at once.
 3. Speaker-count hints adjust that result instead of replacing it: too many clusters, and
    the lightest join their nearest neighbours; too few, and the voice prints the clusters
    explain worst found new ones, taking along only prints closer to them than to their own
@@ -21,6 +22,7 @@ Pure numpy/scipy: embeddings in, cluster indices and centroids out.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +96,7 @@ def cluster_embeddings(
             short_s,
         ),
     )
+    labels = _fold_blends(unit, weights_s, labels, threshold)
     found = int(labels.max()) + 1
     wanted = min(hints.clamp(found), n)
     if wanted < found:
@@ -206,6 +209,40 @@ def _fold_small(
         keep = (support >= min_cluster_s) & (nearest > distinct)
         large = np.union1d(large, np.flatnonzero(keep))
     return _fold_into(unit, weights_s, labels, large)
+
+
+def _fold_blends(
+    unit: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    threshold: float,
+) -> npt.NDArray[np.int64]:
+    """Fold each cluster that lies between two others into the nearest one.
+
+    Prints of stretches where two people talk at once, or where segmentation mixed them up,
+    are blends of the two voices. Each is far from everything (it does not join either
+    speaker's cluster), but many of them together make a cluster whose centroid sits between
+    the two speakers': within ``threshold`` (cosine distance) of both, while those two are
+    farther apart than ``threshold``. Such a cluster is a blend, not a third person, when it
+    also holds less speech than either speaker.
+    """
+    mass = np.bincount(labels, weights=weights_s)
+    if mass.shape[0] < 3:
+        return labels
+    centroids = _centroids(unit, weights_s, labels)  # (k, dim)
+    near = (1.0 - centroids @ centroids.T) < threshold  # (k, k)
+    np.fill_diagonal(near, False)
+    blends = [
+        k
+        for k in range(mass.shape[0])
+        if any(
+            not near[i, j] and mass[k] < min(mass[i], mass[j])
+            for i, j in itertools.combinations(np.flatnonzero(near[k]), 2)
+        )
+    ]
+    if not blends:
+        return labels
+    return _fold_into(unit, weights_s, labels, np.setdiff1d(np.arange(mass.shape[0]), blends))
 
 
 def _fold_into(
