@@ -268,3 +268,35 @@ def test_batched_recognition_hears_what_sequential_hears() -> None:
     for text in heard.values():
         assert text.count("good morning") == 2
         assert text.count("learn along the way") == 2
+
+
+def test_a_first_window_only_twin_decodes_a_prefix_of_what_the_model_decodes(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from saywho.asr.whisper import WhisperRecognizer
+
+    recognizer = tiny_pipeline.engines.recognizer
+    assert isinstance(recognizer, WhisperRecognizer)
+    sentences = [
+        "The meeting moved to Thursday afternoon, after lunch.",
+        "Could you send me the numbers from last quarter?",
+        "Honestly, the old version was faster on my laptop.",
+        "I think we should leave before the rain starts.",
+    ]
+    parts = [np.concatenate([speech_samples(s, tmp_path), silence(0.4)]) for s in sentences]
+    # Cut inside a sentence just under 30 s: tiny.en then usually stops before the cut words
+    # and faster-whisper decodes a second window for them; the twin does not.
+    samples = np.concatenate([silence(0.3), *parts, *parts, *parts])[: round(28.8 * 16_000)]
+    greedy = RecognizeConfig(model="tiny.en", threads=recognizer.config.threads, beam_size=1)
+    plain = recognizer.with_config(greedy)
+    twin = recognizer.with_config(greedy, first_window_only=True)
+
+    def words(r: WhisperRecognizer) -> list[str]:
+        return [w.text for u in r.recognize(samples, language="en").utterances for w in u.words]
+
+    full = words(plain)
+    for _ in range(2):  # every decoding starts afresh
+        first = words(twin)
+        assert len(first) >= 30
+        assert first == full[: len(first)]
+    assert words(plain) == full  # the loaded model itself is untouched

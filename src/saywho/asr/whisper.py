@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from typing import Any
@@ -26,13 +27,23 @@ class WhisperRecognizer:
         self.info: ModelInfo = source.info
         self.config = config
         self._model = _load(source, config)
+        self._first_window: _FirstWindow | None = None
         self._batched = _batched(self._model) if config.batch_size is not None else None
         self.supported_languages: tuple[str, ...] = tuple(self._model.supported_languages)
         _check_language(config, self.supported_languages)
 
-    def with_config(self, config: RecognizeConfig) -> WhisperRecognizer:
+    def with_config(
+        self, config: RecognizeConfig, *, first_window_only: bool = False
+    ) -> WhisperRecognizer:
         """A twin on the same loaded model with other decoding settings (``config`` must name
-        the same model, device, compute type and threads)."""
+        the same model, device, compute type and threads).
+
+        ``first_window_only``: the twin decodes the first 30 s window of what it is given and
+        stops there. faster-whisper decodes again from the last word it found to the end of the
+        audio (a second window, encoded padded to 30 s as well); a stream's buffer is shorter
+        than 30 s and heard again, longer, a second later, so that second pass only costs
+        time there. Such a twin is for one thread at a time, and not for the batched pipeline.
+        """
         same = ("model", "device", "compute_type", "threads", "batch_size")
         changed = [name for name in same if getattr(config, name) != getattr(self.config, name)]
         if changed:
@@ -41,6 +52,11 @@ class WhisperRecognizer:
         twin.info = self.info
         twin.config = config
         twin._model = self._model
+        twin._first_window = None
+        if first_window_only:
+            twin._first_window = _FirstWindow(self._model.encode)
+            twin._model = copy.copy(self._model)  # shares the CTranslate2 model and tokenizer
+            twin._model.encode = twin._first_window
         twin._batched = self._batched
         twin.supported_languages = self.supported_languages
         _check_language(config, self.supported_languages)
@@ -84,13 +100,38 @@ class WhisperRecognizer:
             )
         else:  # our VAD already removed the silence
             segments, info = self._model.transcribe(samples, vad_filter=False, **common)
+        if self._first_window is not None:
+            self._first_window.calls = 0  # language detection, if any, is done by now
         utterances = []
-        for segment in segments:
-            utterances.append(_utterance(segment))
-            if on_progress is not None:
-                on_progress(float(segment.end))
+        try:
+            for segment in segments:
+                utterances.append(_utterance(segment))
+                if on_progress is not None:
+                    on_progress(float(segment.end))
+        except _SecondWindowError:
+            pass
         probability = None if language else float(info.language_probability)
         return Recognition(info.language, probability, tuple(u for u in utterances if u.words))
+
+
+class _SecondWindowError(Exception):
+    """faster-whisper asked a first-window-only twin to encode a second window."""
+
+
+class _FirstWindow:
+    """A twin's ``encode``: the loaded model's for the first window of a decoding (the
+    segments decoded so far are then all there are), :class:`_SecondWindowError` after it.
+    ``calls`` is set to 0 before each decoding."""
+
+    def __init__(self, encode: Callable[[Any], Any]) -> None:
+        self._encode = encode
+        self.calls = 0
+
+    def __call__(self, features: Any) -> Any:
+        self.calls += 1
+        if self.calls > 1:
+            raise _SecondWindowError
+        return self._encode(features)
 
 
 def _load(source: models.WhisperSource, config: RecognizeConfig) -> Any:

@@ -114,7 +114,7 @@ def _for_the_stream(recognizer: Recognizer, config: PipelineConfig) -> Recognize
     """Whisper on the same loaded model with the stream's decoding (:func:`live_decoding`);
     another recognizer as it is."""
     if isinstance(recognizer, WhisperRecognizer):
-        return recognizer.with_config(live_decoding(config.recognize))
+        return recognizer.with_config(live_decoding(config.recognize), first_window_only=True)
     return recognizer
 
 
