@@ -39,15 +39,9 @@ from saywho.diarize.segment import (
     WINDOW_SAMPLES,
     LocalActivity,
     Segmenter,
+    frames_clip,
 )
-from saywho.diarize.split import (
-    LocalRun,
-    apply_splits,
-    inside,
-    run_candidates,
-    shared_stretches,
-    two_voices,
-)
+from saywho.diarize.split import apply_splits, run_candidates, second_voices
 from saywho.types import SAMPLE_RATE, Audio, Diarization, ModelInfo, StageHook
 
 __all__ = ["Diarizer", "diarization_models"]
@@ -137,35 +131,21 @@ class Diarizer:
         candidates = run_candidates(
             local.activity, round(self.config.reliable_embedding_s / GRID.step_s)
         )
-        # Each voice needs a run clear of the window's edges (see two_voices): fewer than two
-        # such runs can never split, so they are not embedded at all.
-        candidates = tuple(
-            kept
-            for runs in candidates
-            if len(kept := tuple(r for r in runs if _heard(local, r))) >= 2
-            and sum(inside(r, FRAMES_PER_WINDOW) for r in kept) >= 2
-        )
-        if not candidates:
-            return local
-        flat = tuple(run for runs in candidates for run in runs)
-        stretches, index = shared_stretches(
-            flat,
+        moves = second_voices(
+            candidates,
             local.window_start,
-            round(SPLIT_RUN_MAX_S / GRID.step_s),
-            round(SPLIT_TOLERANCE_S / GRID.step_s),
+            local.n_frames,
+            lambda stretches: self._embedder.embed(
+                [frames_clip(audio.samples, a, b) for a, b in stretches]
+            ),
+            threshold=threshold,
+            frames_per_window=FRAMES_PER_WINDOW,
+            max_frames=round(SPLIT_RUN_MAX_S / GRID.step_s),
+            tolerance_frames=round(SPLIT_TOLERANCE_S / GRID.step_s),
         )
-        prints = self._embedder.embed([_frames_clip(audio, a, b) for a, b in stretches])
-        moves: list[LocalRun] = []
-        first = 0
-        for runs in candidates:
-            inner = np.array([inside(run, FRAMES_PER_WINDOW) for run in runs])
-            second = two_voices(prints[index[first : first + len(runs)]], inner, threshold)
-            first += len(runs)
-            if second is not None:
-                moves += [run for run, move in zip(runs, second, strict=True) if move]
         if not moves:
             return local
-        return dataclasses.replace(local, activity=apply_splits(local.activity, tuple(moves)))
+        return dataclasses.replace(local, activity=apply_splits(local.activity, moves))
 
     def _embed(
         self,
@@ -258,10 +238,14 @@ class Diarizer:
             round(self.config.min_embedding_s / GRID.step_s),
             round(RECHECK_MAX_S / GRID.step_s),
         )
-        runs = [run for run in runs if _frames_clip(audio, run[1], run[2]).shape[0] >= MIN_SAMPLES]
+        runs = [
+            run
+            for run in runs
+            if frames_clip(audio.samples, run[1], run[2]).shape[0] >= MIN_SAMPLES
+        ]
         if not runs:
             return activity
-        clips = [_frames_clip(audio, first, last) for _, first, last in runs]
+        clips = [frames_clip(audio.samples, first, last) for _, first, last in runs]
         current = np.array([cluster for cluster, _, _ in runs], dtype=np.int64)
         better = closer_elsewhere(
             self._embedder.embed(clips), current, centroids, self.config.recheck_margin
@@ -307,20 +291,6 @@ def _clip(audio: Audio, local: LocalActivity, request: EmbeddingRequest) -> npt.
     )
     clip: npt.NDArray[np.float32] = window[mask]
     return clip
-
-
-def _frames_clip(audio: Audio, first: int, last: int) -> npt.NDArray[np.float32]:
-    """The samples under recording frames ``first`` to ``last`` (exclusive)."""
-    half = FRAME_STEP_SAMPLES // 2
-    start = max(0, first * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 - half)
-    stop = (last - 1) * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 + half
-    clip: npt.NDArray[np.float32] = audio.samples[start:stop]
-    return clip
-
-
-def _heard(local: LocalActivity, run: LocalRun) -> bool:
-    """Whether ``run`` ends inside the recording (the last window is padded with zeros)."""
-    return int(local.window_start[run.window]) + run.last <= local.n_frames
 
 
 def _by_first_appearance(active: npt.NDArray[np.bool_]) -> list[int]:

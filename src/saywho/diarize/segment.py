@@ -21,7 +21,7 @@ from saywho.diarize.reconstruct import FrameGrid
 from saywho.onnxrt import load_session
 from saywho.types import SAMPLE_RATE, Audio
 
-__all__ = ["FRAME_STEP_SAMPLES", "LocalActivity", "Segmenter", "window_starts"]
+__all__ = ["FRAME_STEP_SAMPLES", "LocalActivity", "Segmenter", "frames_clip", "window_starts"]
 
 WINDOW_SAMPLES = 160_000
 FRAME_STEP_SAMPLES = 270
@@ -101,3 +101,13 @@ def _window(samples: npt.NDArray[np.float32], start: int) -> npt.NDArray[np.floa
     padded = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
     padded[: chunk.shape[0]] = chunk
     return padded
+
+
+def frames_clip(samples: npt.NDArray[np.float32], first: int, last: int) -> npt.NDArray[np.float32]:
+    """The samples under frames ``first`` to ``last`` (exclusive) of the frame grid that
+    starts at ``samples[0]``."""
+    half = FRAME_STEP_SAMPLES // 2
+    start = max(0, first * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 - half)
+    stop = (last - 1) * FRAME_STEP_SAMPLES + RECEPTIVE_FIELD_SAMPLES // 2 + half
+    clip: npt.NDArray[np.float32] = samples[start:stop]
+    return clip

@@ -12,6 +12,7 @@ speaker slot of that window, and the two become a cannot-link pair for the globa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,12 +21,17 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 __all__ = [
     "LocalRun",
+    "Stretches",
     "apply_splits",
     "inside",
     "run_candidates",
+    "second_voices",
     "shared_stretches",
     "two_voices",
 ]
+
+EmbedStretches = Callable[[tuple[tuple[int, int], ...]], npt.NDArray[np.float32]]
+"""Voice prints, shape (n, dim), of n stretches of recording frames ``(first, last)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,46 @@ def run_candidates(
         if len(runs) >= 2:
             candidates.append(runs)
     return tuple(candidates)
+
+
+def second_voices(
+    candidates: tuple[tuple[LocalRun, ...], ...],
+    window_start: npt.NDArray[np.int64],
+    n_frames: int,
+    embed: EmbedStretches,
+    *,
+    threshold: float,
+    frames_per_window: int,
+    max_frames: int,
+    tolerance_frames: int,
+) -> tuple[LocalRun, ...]:
+    """The runs of ``candidates`` (from :func:`run_candidates`) that belong to a second voice.
+
+    Runs past the recording's ``n_frames`` (a last window padded with silence) are left out.
+    Each voice needs a run clear of its window's edges (see :func:`two_voices`): a local
+    speaker with fewer than two such runs can never split, so it is not embedded at all. The
+    others' runs are embedded by ``embed``, each stretch once (:func:`shared_stretches`).
+    """
+    kept_runs = tuple(
+        kept
+        for runs in candidates
+        if len(kept := tuple(r for r in runs if window_start[r.window] + r.last <= n_frames)) >= 2
+        and sum(inside(r, frames_per_window) for r in kept) >= 2
+    )
+    if not kept_runs:
+        return ()
+    flat = tuple(run for runs in kept_runs for run in runs)
+    stretches, index = shared_stretches(flat, window_start, max_frames, tolerance_frames)
+    prints = embed(stretches)
+    moves: list[LocalRun] = []
+    first = 0
+    for runs in kept_runs:
+        inner = np.array([inside(run, frames_per_window) for run in runs])
+        second = two_voices(prints[index[first : first + len(runs)]], inner, threshold)
+        first += len(runs)
+        if second is not None:
+            moves += [run for run, move in zip(runs, second, strict=True) if move]
+    return tuple(moves)
 
 
 def two_voices(
@@ -129,8 +175,7 @@ def shared_stretches(
     listed reuses it, so a turn is embedded about once rather than once per window.
     Returns ``(first, last)`` pairs (last exclusive) and (len(runs),) indices into them.
     """
-    stretches: list[tuple[int, int]] = []
-    by_first: dict[int, list[int]] = {}
+    listed = Stretches(tolerance_frames)
     index = np.zeros(len(runs), dtype=np.int64)
     for position, run in enumerate(runs):
         start = int(window_start[run.window])
@@ -138,27 +183,40 @@ def shared_stretches(
         if last - first > max_frames:
             first += (last - first - max_frames) // 2
             last = first + max_frames
-        index[position] = _find(stretches, by_first, first, last, tolerance_frames)
+        index[position] = listed.find(first, last)
         if index[position] < 0:
-            index[position] = len(stretches)
-            by_first.setdefault(first, []).append(len(stretches))
-            stretches.append((first, last))
-    return tuple(stretches), index
+            index[position] = listed.add(first, last)
+    return listed.all, index
 
 
-def _find(
-    stretches: list[tuple[int, int]],
-    by_first: dict[int, list[int]],
-    first: int,
-    last: int,
-    tolerance: int,
-) -> int:
-    """The index of a listed stretch within ``tolerance`` frames at both ends, or -1."""
-    for near in range(first - tolerance, first + tolerance + 1):
-        for candidate in by_first.get(near, ()):
-            if abs(stretches[candidate][1] - last) <= tolerance:
-                return candidate
-    return -1
+class Stretches:
+    """Stretches of recording frames ``(first, last)``, found again within ``tolerance``
+    frames at both ends (one turn, as two overlapping windows each see it)."""
+
+    def __init__(self, tolerance: int) -> None:
+        self._tolerance = tolerance
+        self._stretches: list[tuple[int, int]] = []
+        self._by_first: dict[int, list[int]] = {}
+
+    @property
+    def all(self) -> tuple[tuple[int, int], ...]:
+        """Every stretch listed, in the order they were added."""
+        return tuple(self._stretches)
+
+    def find(self, first: int, last: int) -> int:
+        """The index of a listed stretch within the tolerance at both ends, or -1."""
+        tolerance = self._tolerance
+        for near in range(first - tolerance, first + tolerance + 1):
+            for candidate in self._by_first.get(near, ()):
+                if abs(self._stretches[candidate][1] - last) <= tolerance:
+                    return candidate
+        return -1
+
+    def add(self, first: int, last: int) -> int:
+        """List a stretch; its index."""
+        self._by_first.setdefault(first, []).append(len(self._stretches))
+        self._stretches.append((first, last))
+        return len(self._stretches) - 1
 
 
 def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:

@@ -37,7 +37,7 @@ from saywho.live.mapping import live_labels
 from saywho.live.recording import Recording
 from saywho.live.timeline import SpeakerTimeline
 from saywho.live.tracker import SpeakerTracker, TrackerSettings
-from saywho.live.window import LocalSpeakers, WindowDiarizer, window_start
+from saywho.live.window import LocalSpeakers, RunPrints, WindowDiarizer, window_start
 from saywho.pipeline import Pipeline
 from saywho.types import SAMPLE_RATE, Audio, Span, Speaker, Transcript, Utterance, Word
 from saywho.utterances import ends_sentence, speaker_runs
@@ -127,6 +127,10 @@ class LiveEngine:
             enrolled,
         )
         self._timeline = SpeakerTimeline(GRID)
+        split = config.diarize.split_threshold
+        self._run_prints = (
+            RunPrints(split, config.diarize.reliable_embedding_s) if split is not None else None
+        )
         self._labels: dict[int, str] = {}
         self._renames: dict[str, str] = {}
         self._language = config.recognize.language
@@ -349,7 +353,7 @@ class LiveEngine:
         first = window_start(end_sample)
         samples = self._recording.samples(first * FRAME_STEP_SAMPLES / SAMPLE_RATE, audio_end_s)
         self._diarized_to_s = audio_end_s
-        return self._windows.local_speakers(samples, first)
+        return self._windows.local_speakers(samples, first, self._run_prints)
 
     def _place(self, local: LocalSpeakers) -> None:
         """Match the window's local speakers to the stream's speakers; add its activity."""

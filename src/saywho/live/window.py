@@ -2,7 +2,10 @@
 
 A window is the last 10 s of the stream, starting on the segmentation frame grid
 (:data:`saywho.diarize.segment.GRID`), so every window's frames fall on the stream's frames.
-Each local speaker gets a voice print from the frames where it talks alone.
+A local speaker that holds two voices is split first, as offline (:mod:`saywho.diarize.split`;
+the prints of its runs are kept by their stream frames, so a turn that ten windows see is
+embedded about once: :class:`RunPrints`). Each local speaker gets a voice print from the
+frames where it talks alone.
 """
 
 from __future__ import annotations
@@ -15,18 +18,27 @@ import numpy.typing as npt
 from saywho import models
 from saywho.config import EMBEDDING_MODEL, SEGMENTATION_MODEL
 from saywho.device import Resolved
-from saywho.diarize.diarizer import Diarizer, diarization_models
+from saywho.diarize.diarizer import (
+    SPLIT_RUN_MAX_S,
+    SPLIT_TOLERANCE_S,
+    Diarizer,
+    diarization_models,
+)
 from saywho.diarize.embed import EMBEDDING_DIM, MIN_SAMPLES, Embedder
 from saywho.diarize.requests import frames_to_samples
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
+    FRAMES_PER_WINDOW,
+    GRID,
     RECEPTIVE_FIELD_SAMPLES,
     WINDOW_SAMPLES,
     Segmenter,
+    frames_clip,
 )
+from saywho.diarize.split import Stretches, apply_splits, run_candidates, second_voices
 from saywho.types import SAMPLE_RATE, Audio, ModelInfo
 
-__all__ = ["LocalSpeakers", "WindowDiarizer", "window_start"]
+__all__ = ["LocalSpeakers", "RunPrints", "WindowDiarizer", "window_start"]
 
 MIN_PRINT_S = 0.5
 """A local speaker with less clean speech than this in a window gets no voice print."""
@@ -42,6 +54,38 @@ class LocalSpeakers:
     activity: npt.NDArray[np.float32]
     prints: npt.NDArray[np.float32]
     clean_s: npt.NDArray[np.float64]
+
+
+class RunPrints:
+    """One stream's split settings and the voice prints of the runs it has embedded, by their
+    stretch of stream frames (found again within ``SPLIT_TOLERANCE_S`` at both ends)."""
+
+    def __init__(self, threshold: float, min_run_s: float) -> None:
+        self.threshold = threshold
+        self.min_run_frames = round(min_run_s / GRID.step_s)
+        self._stretches = Stretches(round(SPLIT_TOLERANCE_S / GRID.step_s))
+        self._prints: list[npt.NDArray[np.float32]] = []
+
+    def prints(
+        self,
+        stretches: tuple[tuple[int, int], ...],
+        window: npt.NDArray[np.float32],
+        first_frame: int,
+        embedder: Embedder,
+    ) -> npt.NDArray[np.float32]:
+        """The prints of ``stretches`` (stream frames inside ``window``, which starts at stream
+        frame ``first_frame``), shape (n, dim): those met before from memory."""
+        index = [self._stretches.find(first, last) for first, last in stretches]
+        new = [k for k, found in enumerate(index) if found < 0]
+        if new:
+            clips = [
+                frames_clip(window, stretches[k][0] - first_frame, stretches[k][1] - first_frame)
+                for k in new
+            ]
+            for k, print_ in zip(new, embedder.embed(clips), strict=True):
+                index[k] = self._stretches.add(*stretches[k])
+                self._prints.append(print_)
+        return np.stack([self._prints[k] for k in index])
 
 
 def window_start(end_sample: int) -> int:
@@ -75,11 +119,19 @@ class WindowDiarizer:
         """The two models, with their sha256."""
         return diarization_models()
 
-    def local_speakers(self, window: npt.NDArray[np.float32], first_frame: int) -> LocalSpeakers:
+    def local_speakers(
+        self,
+        window: npt.NDArray[np.float32],
+        first_frame: int,
+        split: RunPrints | None = None,
+    ) -> LocalSpeakers:
         """The local speakers of ``window`` (at most 10 s of 16 kHz samples starting at stream
-        frame ``first_frame``; a shorter window is padded with silence)."""
+        frame ``first_frame``; a shorter window is padded with silence); ``split``: the
+        stream's memory of run prints, to split a local speaker holding two voices."""
         local = self._segmenter.local_activity(Audio(window, SAMPLE_RATE), step_s=10.0)
         activity = local.activity[0]  # (589, 3)
+        if split is not None:
+            activity = self._split(activity, local.n_frames, window, first_frame, split)
         alone = activity * (activity.sum(axis=1, keepdims=True) == 1)  # (589, 3)
         prints = np.zeros((3, EMBEDDING_DIM), dtype=np.float32)
         clean_s = np.zeros(3, dtype=np.float64)
@@ -100,3 +152,27 @@ class WindowDiarizer:
         if clips:
             prints[speakers] = self._embedder.embed(clips)
         return LocalSpeakers(first_frame, activity[: local.n_frames], prints, clean_s)
+
+    def _split(
+        self,
+        activity: npt.NDArray[np.float32],
+        n_frames: int,
+        window: npt.NDArray[np.float32],
+        first_frame: int,
+        split: RunPrints,
+    ) -> npt.NDArray[np.float32]:
+        """``activity`` (589, 3) with a second voice of a local speaker in a free slot."""
+        moves = second_voices(
+            run_candidates(activity[None], split.min_run_frames),
+            np.array([first_frame], dtype=np.int64),
+            first_frame + n_frames,
+            lambda stretches: split.prints(stretches, window, first_frame, self._embedder),
+            threshold=split.threshold,
+            frames_per_window=FRAMES_PER_WINDOW,
+            max_frames=round(SPLIT_RUN_MAX_S / GRID.step_s),
+            tolerance_frames=round(SPLIT_TOLERANCE_S / GRID.step_s),
+        )
+        if not moves:
+            return activity
+        split_activity: npt.NDArray[np.float32] = apply_splits(activity[None], moves)[0]
+        return split_activity
