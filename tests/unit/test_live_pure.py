@@ -54,6 +54,22 @@ def test_agreement_is_the_shared_leading_words() -> None:
     assert agreed_prefix(now, now) == len(now)
 
 
+def test_agreement_bridges_a_word_heard_differently_when_the_words_after_it_agree() -> None:
+    before = words("apomorphine is not early in physiological")
+    now = words("Epimorphine is not early in physiological action")
+    assert agreed_prefix(before, now) == 6  # the current guess of the first word is taken
+    twice = words("the gut and the gut being cut across")
+    assert agreed_prefix(words("the gut of the gut being cut across"), twice) == 8
+
+
+def test_agreement_does_not_bridge_on_too_few_words_too_many_or_other_times() -> None:
+    now = words("epimorphine is not early in physiological action")
+    assert agreed_prefix(words("apomorphine is not"), now) == 0  # two words after it: not enough
+    assert agreed_prefix(words("a pomme or fine is not early"), now) == 0  # three words differ
+    later = words("apomorphine is not early in", start=1.0)  # the same words a second later
+    assert agreed_prefix(later, now) == 0
+
+
 def test_fresh_words_drop_what_is_final_by_time_and_by_repeat() -> None:
     final = words("we went to the market")  # ends at 2.4 s
     hypothesis = words("the market and bought bread", start=1.5)

@@ -4,12 +4,18 @@ Whisper re-recognizes the growing buffer of a stream at every step; its guess ab
 words changes as more audio arrives. A word is final once two consecutive recognitions both
 begin, after everything already final, with the same words up to it: the leading words the
 previous and the current hypothesis share (compared without case or punctuation).
+
+One word two recognitions keep hearing differently (a name, the first word of a new voice)
+would hold back every word after it until the buffer is cut. So a disagreement of at most
+``_BRIDGED`` words is bridged when at least ``_RESYNC`` words right after it agree, at about
+the same time in both: the current recognition's words are taken there.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from saywho.types import Word
 
@@ -20,6 +26,12 @@ _REPEAT_NGRAM = 5
 """A recognition may start by repeating up to this many words that are already final."""
 _OVERLAP_S = 0.1
 """A recognized word starting this much before the end of the final text may be new."""
+_BRIDGED = 2
+"""At most this many words (in either recognition) may disagree inside agreed text..."""
+_RESYNC = 3
+"""...when at least this many words agree right after them..."""
+_RESYNC_S = 0.5
+"""...the first of them starting within this many seconds in both recognitions."""
 
 
 def word_key(word: Word) -> str:
@@ -28,13 +40,24 @@ def word_key(word: Word) -> str:
 
 
 def agreed_prefix(previous: Sequence[Word], current: Sequence[Word]) -> int:
-    """How many leading words of ``current`` the ``previous`` hypothesis also begins with."""
-    count = 0
-    for before, now in zip(previous, current, strict=False):
-        if word_key(before) != word_key(now):
+    """How many leading words of ``current`` agree with the ``previous`` hypothesis: the words
+    both begin with, and past a short disagreement that the words after it bridge."""
+    before = [word_key(w) for w in previous]
+    now = [word_key(w) for w in current]
+    blocks = SequenceMatcher(None, before, now, autojunk=False).get_matching_blocks()
+    agreed_before = agreed_now = 0
+    for a, b, size in blocks:
+        if size == 0:
             break
-        count += 1
-    return count
+        if (a, b) != (agreed_before, agreed_now) and not (
+            a - agreed_before <= _BRIDGED
+            and b - agreed_now <= _BRIDGED
+            and size >= _RESYNC
+            and abs(previous[a].start - current[b].start) <= _RESYNC_S
+        ):
+            break
+        agreed_before, agreed_now = a + size, b + size
+    return agreed_now
 
 
 def fresh_words(
