@@ -28,6 +28,7 @@ from saywho.errors import ConfigError
 from saywho.identify.naming import Identification, VoicePrint
 from saywho.live import (
     Committed,
+    Fallback,
     FedClock,
     LiveEngine,
     LiveModels,
@@ -363,3 +364,85 @@ def test_a_recognizer_stuck_in_a_loop_never_stalls_the_stream(
     assert updates[-1].heard_s == pytest.approx(
         stream.shape[0] / 16_000, abs=1.1
     )  # a step a second
+
+
+class Slow:
+    """A recognizer whose every call costs ``cost_s`` on the stream's clock (a machine too
+    slow for its model), hearing one word per call."""
+
+    def __init__(self, clock: FedClock, cost_s: float, name: str) -> None:
+        self.clock, self.cost_s, self.calls = clock, cost_s, 0
+        self.info = ModelInfo(name, "recognize", None)
+
+    def recognize(
+        self,
+        samples: npt.NDArray[np.float32],
+        on_progress: object = None,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+    ) -> Recognition:
+        del on_progress, language, prompt
+        self.calls += 1
+        self.clock.now_s += self.cost_s
+        duration_s = samples.shape[0] / 16_000
+        word = Word("hello", Span(0.0, min(0.5, duration_s)), 0.9)
+        return Recognition("en", None, (Utterance(word.span, "hello", (word,)),))
+
+
+def test_a_machine_too_slow_for_its_model_switches_to_the_smaller_one_and_says_so(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    clock = FedClock()
+    slow = Slow(clock, cost_s=5.0, name="big")  # more than the longest step (4 s)
+    fast = Slow(clock, cost_s=0.2, name="small")
+    engine = LiveEngine(
+        live_models.pipeline,
+        LiveConfig(final_pass=False),
+        recognizer=slow,
+        window_diarizer=live_models.windows,
+        clock=clock,
+        concurrent=False,
+        fallback=Fallback("small", lambda: fast),
+    )
+    updates: list[LiveUpdate] = []
+    run_simulated(engine, clock, [samples], on_update=updates.append)
+    assert slow.calls == 3 and fast.calls > 3  # three dear steps in a row, then the fallback
+    notices = [u.notice for u in updates]
+    assert notices[1] is not None and "use a smaller model" in notices[1]
+    assert all(n is not None and n.startswith("switched to small") for n in notices[3:])
+
+
+def test_no_fallback_for_a_stream_in_a_language_it_does_not_know(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    clock = FedClock()
+    slow = Slow(clock, cost_s=5.0, name="big")
+    engine = LiveEngine(
+        live_models.pipeline,
+        LiveConfig(final_pass=False),
+        recognizer=slow,
+        window_diarizer=live_models.windows,
+        clock=clock,
+        concurrent=False,
+        fallback=Fallback("small", lambda: Slow(clock, 0.2, "small"), frozenset({"de"})),
+    )
+    run_simulated(engine, clock, [samples[: 16_000 * 10]])
+    assert slow.calls >= 4  # an English stream stays on its model
+    assert live_models.fallback is None  # the test's models are tiny.en already: no smaller one
+
+
+def test_a_stream_on_base_falls_back_to_tiny_en_loaded_once(
+    base_pipeline: Pipeline, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    fallback = LiveModels(base_pipeline.config, base_pipeline.engines).fallback
+    assert fallback is not None and fallback.model == "tiny.en"
+    assert fallback.languages == frozenset({"en"})
+    smaller = fallback.load()
+    assert smaller is fallback.load()  # loaded once, then shared
+    assert smaller.info.name == "tiny.en"
+    recognition = smaller.recognize(samples[: 16_000 * 8], language="en")
+    assert any(u.words for u in recognition.utterances)

@@ -6,12 +6,13 @@ once, :func:`open_engine` starts a session on them.
 
 from __future__ import annotations
 
-from saywho.live.engine import Clock, Committed, LiveEngine, LiveUpdate
+from saywho.live.engine import Clock, Committed, Fallback, LiveEngine, LiveUpdate
 from saywho.live.session import FedClock, LiveModels, open_engine, run_simulated
 
 __all__ = [
     "Clock",
     "Committed",
+    "Fallback",
     "FedClock",
     "LiveEngine",
     "LiveModels",

@@ -12,7 +12,8 @@ Time is injected: ``clock()`` says where the stream is now, in seconds (the wall
 microphone, the audio fed so far in tests), so latency is measured in stream seconds and the
 engine runs faster than real time when it is fed faster. The engine never rewrites a committed
 word. When a step costs more than ``target_load`` of the time between steps, it steps less
-often (and says so) instead of falling further behind.
+often (and says so) instead of falling further behind; when even its longest steps cost too
+much, it switches to a smaller Whisper if it was given one (:class:`Fallback`), and says so.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from saywho.pipeline import Pipeline
 from saywho.types import SAMPLE_RATE, Audio, Span, Speaker, Transcript, Utterance, Word
 from saywho.utterances import ends_sentence, speaker_runs
 
-__all__ = ["Clock", "Committed", "LiveEngine", "LiveUpdate"]
+__all__ = ["Clock", "Committed", "Fallback", "LiveEngine", "LiveUpdate"]
 
 Clock = Callable[[], float]
 """Where the stream is now, in seconds since it started."""
@@ -54,6 +55,19 @@ _CONTEXT_S = 0.5
 _WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE
 _MAX_WORDS_PER_S = 6.0
 """More words than this per second of new audio is Whisper looping, not anyone talking."""
+_SLOW_STEPS = 3
+"""This many steps in a row over budget at the longest step interval: switch to the fallback."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A smaller Whisper for when the stream's own falls behind: ``model`` (its name, shown
+    to the user), ``load`` (gives it, loaded; called once, when needed), ``languages`` it
+    recognizes (``None``: any)."""
+
+    model: str
+    load: Callable[[], Recognizer]
+    languages: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +112,19 @@ class LiveEngine:
         voices: Identification | None = None,
         recording: Path | None = None,
         concurrent: bool = True,
+        fallback: Fallback | None = None,
     ) -> None:
         """``pipeline`` does the final pass (and lends its VAD); ``recognizer`` recognizes the
-        stream (the pipeline's Whisper with faster decoding settings, say)."""
+        stream (the pipeline's Whisper with faster decoding settings, say); ``fallback``
+        replaces it when the machine cannot keep up."""
         config = pipeline.config
         self.config = config
         self.pipeline = pipeline
         self.live = live if live is not None else LiveConfig()
         self._recognizer = recognizer
+        self._fallback = fallback
+        self._fell_back: str | None = None  # the fallback's model, once switched to
+        self._slow_steps = 0
         self._detector: SpeechDetector | None = pipeline.engines.detector
         self._windows = window_diarizer
         self._clock = clock
@@ -390,19 +409,42 @@ class LiveEngine:
     def _pace(self, spent_s: float) -> None:
         """Step less often when a step costs more than ``target_load`` of the interval
         (``spent_s`` on the engine's clock: a clock that stands still while the engine
-        computes, as in tests, never slows it down)."""
+        computes, as in tests, never slows it down); switch to the fallback Whisper after
+        ``_SLOW_STEPS`` steps in a row too dear even at the longest interval."""
         live = self.live
         wanted = max(live.step_s, min(live.max_step_s, spent_s / live.target_load))
         self._step_s = 0.5 * self._step_s + 0.5 * wanted
+        over = spent_s > live.target_load * live.max_step_s
+        self._slow_steps = self._slow_steps + 1 if over else 0
+        if self._slow_steps >= _SLOW_STEPS:
+            self._switch_to_fallback()
+        fell_back = f"switched to {self._fell_back} to keep up" if self._fell_back else None
         if spent_s > live.max_step_s:
             self._notice = (
                 f"falling behind: a step took {spent_s:.1f} s, more than the longest step "
-                f"({live.max_step_s:.0f} s); use a smaller model (--model tiny.en)"
+                f"({live.max_step_s:.0f} s)"
             )
+            if self._fell_back is None:
+                self._notice += "; use a smaller model (--model tiny.en)"
         elif self._step_s > 1.5 * live.step_s:
             self._notice = f"busy: stepping every {self._step_s:.1f} s to keep up"
         else:
             self._notice = None
+        if fell_back is not None:
+            self._notice = f"{fell_back}; {self._notice}" if self._notice else fell_back
+
+    def _switch_to_fallback(self) -> None:
+        """Recognize with the fallback Whisper from now on, if there is one for the stream's
+        language (the final pass keeps the configured model)."""
+        fallback = self._fallback
+        if fallback is None:
+            return
+        if fallback.languages is not None and self._language not in (None, *fallback.languages):
+            return
+        self._fallback = None
+        self._recognizer = fallback.load()
+        self._fell_back = fallback.model
+        self._slow_steps = 0
 
     # -- results -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from saywho.diarize.diarizer import Diarizer
 from saywho.engines import Engines, Recognizer
 from saywho.errors import ConfigError
 from saywho.identify.naming import Identification
-from saywho.live.engine import Clock, LiveEngine, LiveUpdate
+from saywho.live.engine import Clock, Fallback, LiveEngine, LiveUpdate
 from saywho.live.window import WindowDiarizer
 from saywho.pipeline import Pipeline
 from saywho.types import SAMPLE_RATE, Transcript
@@ -78,7 +78,9 @@ def live_decoding(config: RecognizeConfig) -> RecognizeConfig:
 
 class LiveModels:
     """The models of live sessions, loaded once: the pipeline (the final pass, VAD), its
-    Whisper with the stream's decoding settings, and the window diarizer."""
+    Whisper with the stream's decoding settings, and the window diarizer; and, for a stream
+    on a Whisper larger than :data:`LIVE_MODEL`, that one as a :attr:`fallback` when the
+    machine cannot keep up (loaded the first time a session needs it, then shared)."""
 
     def __init__(self, config: PipelineConfig, engines: Engines | None = None) -> None:
         if not config.recognize.enabled:
@@ -88,6 +90,7 @@ class LiveModels:
         if recognizer is None:  # engines given without the Whisper the config asks for
             raise ConfigError("live transcription needs a recognizer")
         self.recognizer: Recognizer = _for_the_stream(recognizer, config)
+        self._smaller = _Smaller(config.recognize)
         diarizer = self.pipeline.engines.diarizer
         if isinstance(diarizer, Diarizer):  # the final pass's models: loaded once
             self.windows = WindowDiarizer.sharing(diarizer)
@@ -107,7 +110,33 @@ class LiveModels:
         twin.pipeline = Pipeline(config, engines=self.pipeline.engines)
         twin.recognizer = _for_the_stream(self.recognizer, config)
         twin.windows = self.windows
+        twin._smaller = self._smaller
         return twin
+
+    @property
+    def fallback(self) -> Fallback | None:
+        """:data:`LIVE_MODEL` for a stream whose own Whisper is larger (``None`` otherwise)."""
+        if not isinstance(self.recognizer, WhisperRecognizer):
+            return None
+        if self.config.recognize.model == LIVE_MODEL:
+            return None
+        return Fallback(LIVE_MODEL, self._smaller.load, frozenset({"en"}))
+
+
+class _Smaller:
+    """:data:`LIVE_MODEL` with the stream's decoding, loaded once on first use."""
+
+    def __init__(self, config: RecognizeConfig) -> None:
+        self._config = dataclasses.replace(live_decoding(config), model=LIVE_MODEL)
+        self._lock = threading.Lock()
+        self._loaded: Recognizer | None = None
+
+    def load(self) -> Recognizer:
+        with self._lock:
+            if self._loaded is None:
+                whisper = WhisperRecognizer(self._config)
+                self._loaded = whisper.with_config(self._config, first_window_only=True)
+            return self._loaded
 
 
 def _for_the_stream(recognizer: Recognizer, config: PipelineConfig) -> Recognizer:
@@ -135,6 +164,7 @@ def open_engine(
         clock=clock,
         voices=voices,
         recording=recording,
+        fallback=models.fallback,
     )
 
 
