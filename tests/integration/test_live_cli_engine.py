@@ -323,10 +323,10 @@ def test_an_abandoned_session_closes_without_a_final_pass(
     assert engine.shown is None  # no transcript was made
 
 
-class Looping:
-    """A recognizer stuck in a repetition loop (Whisper does this on some audio)."""
+class FakeRecognizer:
+    """A recognizer that hears :meth:`words` in any samples."""
 
-    info = ModelInfo("looping", "recognize", None)
+    info = ModelInfo("fake", "recognize", None)
 
     def recognize(
         self,
@@ -338,10 +338,18 @@ class Looping:
     ) -> Recognition:
         del on_progress, language, prompt
         duration_s = samples.shape[0] / 16_000
-        words = tuple(
-            Word("just,", Span(t, t + 0.05), 0.5) for t in np.arange(0.0, duration_s, 0.1)
-        )
+        words = self.words(duration_s)
         return Recognition("en", None, (Utterance(Span(0.0, duration_s), "", words),))
+
+    def words(self, duration_s: float) -> tuple[Word, ...]:
+        raise NotImplementedError
+
+
+class Looping(FakeRecognizer):
+    """A recognizer stuck in a repetition loop (Whisper does this on some audio)."""
+
+    def words(self, duration_s: float) -> tuple[Word, ...]:
+        return tuple(Word("just,", Span(t, t + 0.05), 0.5) for t in np.arange(0.0, duration_s, 0.1))
 
 
 def test_a_recognizer_stuck_in_a_loop_never_stalls_the_stream(
@@ -366,7 +374,7 @@ def test_a_recognizer_stuck_in_a_loop_never_stalls_the_stream(
     )  # a step a second
 
 
-class Slow:
+class Slow(FakeRecognizer):
     """A recognizer whose every call costs ``cost_s`` on the stream's clock (a machine too
     slow for its model), hearing one word per call."""
 
@@ -374,50 +382,14 @@ class Slow:
         self.clock, self.cost_s, self.calls = clock, cost_s, 0
         self.info = ModelInfo(name, "recognize", None)
 
-    def recognize(
-        self,
-        samples: npt.NDArray[np.float32],
-        on_progress: object = None,
-        *,
-        language: str | None = None,
-        prompt: str | None = None,
-    ) -> Recognition:
-        del on_progress, language, prompt
+    def words(self, duration_s: float) -> tuple[Word, ...]:
         self.calls += 1
         self.clock.now_s += self.cost_s
-        duration_s = samples.shape[0] / 16_000
-        word = Word("hello", Span(0.0, min(0.5, duration_s)), 0.9)
-        return Recognition("en", None, (Utterance(word.span, "hello", (word,)),))
+        return (Word("hello", Span(0.0, min(0.5, duration_s)), 0.9),)
 
 
-def test_a_machine_too_slow_for_its_model_switches_to_the_smaller_one_and_says_so(
-    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
-) -> None:
-    samples, _ = talk
-    clock = FedClock()
-    slow = Slow(clock, cost_s=5.0, name="big")  # more than the longest step (4 s)
-    fast = Slow(clock, cost_s=0.2, name="small")
-    engine = LiveEngine(
-        live_models.pipeline,
-        LiveConfig(final_pass=False),
-        recognizer=slow,
-        window_diarizer=live_models.windows,
-        clock=clock,
-        concurrent=False,
-        fallback=Fallback("small", lambda: fast),
-    )
-    updates: list[LiveUpdate] = []
-    run_simulated(engine, clock, [samples], on_update=updates.append)
-    assert slow.calls == 3 and fast.calls > 3  # three dear steps in a row, then the fallback
-    notices = [u.notice for u in updates]
-    assert notices[1] is not None and "use a smaller model" in notices[1]
-    assert all(n is not None and n.startswith("switched to small") for n in notices[3:])
-
-
-def test_no_fallback_for_a_stream_in_a_language_it_does_not_know(
-    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
-) -> None:
-    samples, _ = talk
+def slow_engine(live_models: LiveModels, fallback: Fallback) -> tuple[LiveEngine, FedClock, Slow]:
+    """An engine on a recognizer dearer than the longest step (4 s), with ``fallback``."""
     clock = FedClock()
     slow = Slow(clock, cost_s=5.0, name="big")
     engine = LiveEngine(
@@ -427,8 +399,37 @@ def test_no_fallback_for_a_stream_in_a_language_it_does_not_know(
         window_diarizer=live_models.windows,
         clock=clock,
         concurrent=False,
-        fallback=Fallback("small", lambda: Slow(clock, 0.2, "small"), frozenset({"de"})),
+        fallback=fallback,
     )
+    return engine, clock, slow
+
+
+def test_a_machine_too_slow_for_its_model_switches_to_the_smaller_one_and_says_so(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    loaded: list[Slow] = []
+
+    def load_small() -> Slow:
+        loaded.append(Slow(clock, cost_s=0.2, name="small"))
+        return loaded[-1]
+
+    engine, clock, slow = slow_engine(live_models, Fallback("small", load_small))
+    updates: list[LiveUpdate] = []
+    run_simulated(engine, clock, [samples], on_update=updates.append)
+    assert slow.calls == 3  # three steps in a row too dear, then the fallback
+    assert len(loaded) == 1 and loaded[0].calls > 3
+    notices = [u.notice for u in updates]
+    assert notices[1] is not None and "use a smaller model" in notices[1]
+    assert all(n is not None and n.startswith("switched to small") for n in notices[3:])
+
+
+def test_no_fallback_for_a_stream_in_a_language_it_does_not_know(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    never = Fallback("small", lambda: pytest.fail("loaded"), frozenset({"de"}))
+    engine, clock, slow = slow_engine(live_models, never)
     run_simulated(engine, clock, [samples[: 16_000 * 10]])
     assert slow.calls >= 4  # an English stream stays on its model
     assert live_models.fallback is None  # the test's models are tiny.en already: no smaller one
