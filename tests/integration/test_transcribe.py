@@ -300,3 +300,17 @@ def test_a_first_window_only_twin_decodes_a_prefix_of_what_the_model_decodes(
         assert len(first) >= 30
         assert first == full[: len(first)]
     assert words(plain) == full  # the loaded model itself is untouched
+
+
+def test_a_first_window_only_twin_detects_the_language_at_every_call(
+    base_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from saywho.asr.whisper import WhisperRecognizer
+
+    recognizer = base_pipeline.engines.recognizer
+    assert isinstance(recognizer, WhisperRecognizer)
+    twin = recognizer.with_config(recognizer.config, first_window_only=True)
+    samples = np.concatenate([silence(0.3), speech_samples("Good morning to you all.", tmp_path)])
+    for _ in range(3):  # a stream's first recognitions, or one per session, on one twin
+        recognition = twin.recognize(samples)
+        assert recognition.language == "en" and recognition.utterances

@@ -92,6 +92,8 @@ class WhisperRecognizer:
             "hotwords": config.hotwords,
             "word_timestamps": True,
         }
+        if self._first_window is not None:
+            self._first_window.calls = 0  # a new decoding (it may detect the language first)
         if self._batched is not None:
             # The batched pipeline needs windows of at most 30 s cut at pauses: its own VAD
             # makes them (on speech only, where ours ran first).
