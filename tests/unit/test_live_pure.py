@@ -58,6 +58,8 @@ def test_agreement_bridges_a_word_heard_differently_when_the_words_after_it_agre
     before = words("apomorphine is not early in physiological")
     now = words("Epimorphine is not early in physiological action")
     assert agreed_prefix(before, now) == 6  # the current guess of the first word is taken
+    looped = words("we went to the we went to the market")  # a repeat in the old guess
+    assert agreed_prefix(looped, words("we went to the market")) == 4
     twice = words("the gut and the gut being cut across")
     assert agreed_prefix(words("the gut of the gut being cut across"), twice) == 8
 

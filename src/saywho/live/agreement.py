@@ -44,20 +44,37 @@ def agreed_prefix(previous: Sequence[Word], current: Sequence[Word]) -> int:
     both begin with, and past a short disagreement that the words after it bridge."""
     before = [word_key(w) for w in previous]
     now = [word_key(w) for w in current]
-    blocks = SequenceMatcher(None, before, now, autojunk=False).get_matching_blocks()
     agreed_before = agreed_now = 0
-    for a, b, size in blocks:
-        if size == 0:
+    while True:
+        shared = _shared_start(before[agreed_before:], now[agreed_now:])
+        agreed_before, agreed_now = agreed_before + shared, agreed_now + shared
+        bridge = _bridge(previous[agreed_before:], current[agreed_now:])
+        if bridge is None:
+            return agreed_now
+        agreed_before, agreed_now = agreed_before + bridge[0], agreed_now + bridge[1]
+
+
+def _shared_start(before: Sequence[str], now: Sequence[str]) -> int:
+    """How many leading words the two share."""
+    count = 0
+    for a, b in zip(before, now, strict=False):
+        if a != b:
             break
-        if (a, b) != (agreed_before, agreed_now) and not (
-            a - agreed_before <= _BRIDGED
-            and b - agreed_now <= _BRIDGED
-            and size >= _RESYNC
-            and abs(previous[a].start - current[b].start) <= _RESYNC_S
-        ):
-            break
-        agreed_before, agreed_now = a + size, b + size
-    return agreed_now
+        count += 1
+    return count
+
+
+def _bridge(previous: Sequence[Word], current: Sequence[Word]) -> tuple[int, int] | None:
+    """After a disagreement at the start of both: how many words of each to take as agreed
+    (up to the end of the words that agree after it), or ``None`` if it cannot be bridged."""
+    before = [word_key(w) for w in previous[: _BRIDGED + _RESYNC]]
+    now = [word_key(w) for w in current[: _BRIDGED + _RESYNC]]
+    for a, b, size in SequenceMatcher(None, before, now, autojunk=False).get_matching_blocks():
+        if size == 0 or a > _BRIDGED or b > _BRIDGED:
+            return None
+        if size >= _RESYNC and abs(previous[a].start - current[b].start) <= _RESYNC_S:
+            return a + size, b + size
+    return None
 
 
 def fresh_words(
