@@ -85,3 +85,13 @@ def test_each_run_of_the_stream_is_embedded_once() -> None:
     local = later.local_speakers(two_voices(10), 10, memory)
     assert embedder.clips == 2  # the runs' prints came from memory
     assert (local.activity[:, 1] > 0.5).sum() == 160
+
+
+def test_the_memory_of_run_prints_forgets_runs_behind_the_window() -> None:
+    memory = RunPrints(threshold=0.8, min_run_s=1.0)
+    windows, embedder = diarizer()
+    starts = range(0, 600 * 80, 600)  # a long stream: the same talk in every window
+    for first_frame in starts:
+        windows.local_speakers(two_voices(), first_frame, memory)
+        assert len(memory) <= RunPrints.KEEP + 4
+    assert embedder.clips == len(starts) * (4 + 2)

@@ -194,7 +194,7 @@ class Stretches:
     frames at both ends (one turn, as two overlapping windows each see it)."""
 
     def __init__(self, tolerance: int) -> None:
-        self._tolerance = tolerance
+        self.tolerance = tolerance
         self._stretches: list[tuple[int, int]] = []
         self._by_first: dict[int, list[int]] = {}
 
@@ -205,7 +205,7 @@ class Stretches:
 
     def find(self, first: int, last: int) -> int:
         """The index of a listed stretch within the tolerance at both ends, or -1."""
-        tolerance = self._tolerance
+        tolerance = self.tolerance
         for near in range(first - tolerance, first + tolerance + 1):
             for candidate in self._by_first.get(near, ()):
                 if abs(self._stretches[candidate][1] - last) <= tolerance:

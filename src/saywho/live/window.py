@@ -58,7 +58,11 @@ class LocalSpeakers:
 
 class RunPrints:
     """One stream's split settings and the voice prints of the runs it has embedded, by their
-    stretch of stream frames (found again within ``SPLIT_TOLERANCE_S`` at both ends)."""
+    stretch of stream frames (found again within ``SPLIT_TOLERANCE_S`` at both ends). Runs that
+    ended before the current window are forgotten now and then: no window sees them again."""
+
+    KEEP = 256
+    """Past this many prints kept, those of runs behind the current window are dropped."""
 
     def __init__(self, threshold: float, min_run_s: float) -> None:
         self.threshold = threshold
@@ -75,6 +79,8 @@ class RunPrints:
     ) -> npt.NDArray[np.float32]:
         """The prints of ``stretches`` (stream frames inside ``window``, which starts at stream
         frame ``first_frame``), shape (n, dim): those met before from memory."""
+        if len(self._prints) > self.KEEP:
+            self._forget_before(first_frame)
         index = [self._stretches.find(first, last) for first, last in stretches]
         new = [k for k, found in enumerate(index) if found < 0]
         if new:
@@ -86,6 +92,21 @@ class RunPrints:
                 index[k] = self._stretches.add(*stretches[k])
                 self._prints.append(print_)
         return np.stack([self._prints[k] for k in index])
+
+    def __len__(self) -> int:
+        return len(self._prints)
+
+    def _forget_before(self, frame: int) -> None:
+        kept = [
+            (stretch, print_)
+            for stretch, print_ in zip(self._stretches.all, self._prints, strict=True)
+            if stretch[1] > frame
+        ]
+        self._stretches = Stretches(self._stretches.tolerance)
+        self._prints = []
+        for stretch, print_ in kept:
+            self._stretches.add(*stretch)
+            self._prints.append(print_)
 
 
 def window_start(end_sample: int) -> int:
