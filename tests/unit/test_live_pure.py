@@ -119,6 +119,16 @@ def test_speaker_numbers_never_change_and_centroids_follow_clean_speech() -> Non
     assert np.allclose(centroids[1], direction(np.pi), atol=1e-6)  # short prints move nothing
 
 
+def test_a_print_closer_to_another_speaker_by_the_margin_names_that_one() -> None:
+    tracker = SpeakerTracker(TrackerSettings(threshold_distance=0.5, new_speaker_s=1.0))
+    tracker.assign(np.stack([direction(0.0), direction(np.pi / 2)]), np.array([3.0, 3.0]))
+    assert tracker.closer(direction(1.4), current=0, taken=[0, None], margin=0.1) == 1
+    assert tracker.closer(direction(1.4), current=0, taken=[0, 1], margin=0.1) is None  # taken
+    assert tracker.closer(direction(0.2), current=0, taken=[0], margin=0.1) is None  # own voice
+    assert tracker.closer(direction(0.8), current=0, taken=[0], margin=0.1) is None  # in between
+    assert tracker.closer(direction(np.pi), current=0, taken=[0], margin=0.1) is None  # no one
+
+
 def test_enrolled_voices_are_named_fixed_speakers() -> None:
     alice = VoicePrint("alice", direction(0.0))
     tracker = SpeakerTracker(

@@ -95,3 +95,11 @@ def test_the_memory_of_run_prints_forgets_runs_behind_the_window() -> None:
         windows.local_speakers(two_voices(), first_frame, memory)
         assert len(memory) <= RunPrints.KEEP + 4
     assert embedder.clips == len(starts) * (4 + 2)
+
+
+def test_a_local_speaker_with_enough_clean_speech_also_gets_a_print_of_its_newest_stretch() -> None:
+    windows, _ = diarizer()
+    local = windows.local_speakers(two_voices(), 0)  # one local speaker: A, A, B, B (5.4 s)
+    assert local.tail_prints is not None and local.tail_first is not None
+    assert local.tail_first.tolist() == [311, -1, -1]  # its last 89 frames (1.5 s): voice B
+    assert local.tail_prints[0, 1] == 1.0 and not local.tail_prints[1:].any()

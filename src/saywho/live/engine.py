@@ -379,10 +379,38 @@ class LiveEngine:
         speakers = self._tracker.assign(local.prints, local.clean_s)
         active = local.activity.sum(axis=0) > 0  # (3,)
         placed = [s if active[k] else None for k, s in enumerate(speakers)]
+        activity, placed = self._recheck_tails(local, placed)
         for index in placed:
             if index is not None and index not in self._labels:
                 self._labels[index] = f"SPEAKER_{len(self._labels):02d}"
-        self._timeline.add(local.first_frame, local.activity, placed, local.activity.shape[0])
+        self._timeline.add(local.first_frame, activity, placed, activity.shape[0])
+
+    def _recheck_tails(
+        self, local: LocalSpeakers, placed: list[int | None]
+    ) -> tuple[npt.NDArray[np.float32], list[int | None]]:
+        """A local speaker whose newest stretch sounds like another speaker (closer by more
+        than ``recheck_margin``, as offline re-checks short turns) gives that stretch to
+        them: segmentation often holds a new voice in the local speaker of the voice before
+        for its first windows, and the words waiting for a speaker are there."""
+        margin = self.config.diarize.recheck_margin
+        if margin is None or local.tail_prints is None or local.tail_first is None:
+            return local.activity, placed
+        columns = [local.activity[:, k] for k in range(local.activity.shape[1])]
+        owners = list(placed)
+        for k, first in enumerate(local.tail_first):
+            owner = placed[k]
+            if first < 0 or owner is None:
+                continue
+            other = self._tracker.closer(local.tail_prints[k], owner, owners, margin)
+            if other is None:
+                continue
+            head, tail = columns[k].copy(), columns[k].copy()
+            head[first:] = 0.0
+            tail[:first] = 0.0
+            columns[k] = head
+            columns.append(tail)
+            owners.append(other)
+        return np.stack(columns, axis=1), owners
 
     def _commit(self, now: float, *, final: bool) -> tuple[Committed, ...]:
         """Give waiting words their speaker, in order, once diarization has heard them and

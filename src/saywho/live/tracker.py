@@ -104,6 +104,32 @@ class SpeakerTracker:
                 self._learn(index, prints[row], clean_s[row])
         return tuple(found)
 
+    def closer(
+        self,
+        print_: npt.NDArray[np.float32],
+        current: int,
+        taken: Sequence[int | None],
+        margin: float,
+    ) -> int | None:
+        """The speaker ``print_`` sounds like when that is not ``current`` (nor one ``taken``
+        by another local speaker of its window): the nearest speaker, within its limit and
+        closer than ``current`` by more than ``margin`` (cosine); else ``None``."""
+        if not self._sums or not np.any(print_):
+            return None
+        distance = 1.0 - self._centroids() @ unit(print_)  # (speakers,)
+        for index in (int(i) for i in np.argsort(distance, kind="stable")):
+            if index == current:
+                return None
+            if index in taken:
+                continue
+            if distance[index] <= self._limit(index) and (
+                distance[index] < distance[current] - margin
+            ):
+                self._seen[index] = True
+                return index
+            return None
+        return None
+
     def _limit(self, index: int) -> float:
         settings = self.settings
         return settings.enrolled_distance if index < self._enrolled else settings.threshold_distance

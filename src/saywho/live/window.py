@@ -42,18 +42,28 @@ __all__ = ["LocalSpeakers", "RunPrints", "WindowDiarizer", "window_start"]
 
 MIN_PRINT_S = 0.5
 """A local speaker with less clean speech than this in a window gets no voice print."""
+TAIL_S = 1.5
+"""A local speaker with twice this much clean speech also gets a print of its newest stretch
+of this length (its *tail*: where the words waiting for a speaker are)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LocalSpeakers:
     """One window's local speakers: ``activity`` (589, 3) of 0/1 starting at stream frame
     ``first_frame``; ``prints`` (3, 192) voice prints and ``clean_s`` (3,) the clean seconds
-    behind each (0 and a zero print where a local speaker has too little)."""
+    behind each (0 and a zero print where a local speaker has too little); and the prints of
+    their newest stretches (segmentation may hold a new voice in the local speaker of the one
+    before for its first windows: the tail tells)."""
 
     first_frame: int
     activity: npt.NDArray[np.float32]
     prints: npt.NDArray[np.float32]
     clean_s: npt.NDArray[np.float64]
+    tail_prints: npt.NDArray[np.float32] | None = None
+    """(3, 192): a print of each local speaker's last ``TAIL_S`` of clean speech (zero where
+    it has less than twice that)."""
+    tail_first: npt.NDArray[np.int64] | None = None
+    """(3,): the window frame where each tail starts (-1: no tail)."""
 
 
 class RunPrints:
@@ -156,23 +166,44 @@ class WindowDiarizer:
         alone = activity * (activity.sum(axis=1, keepdims=True) == 1)  # (589, 3)
         prints = np.zeros((3, EMBEDDING_DIM), dtype=np.float32)
         clean_s = np.zeros(3, dtype=np.float64)
-        clips, speakers = [], []
+        tail_first = np.full(3, -1, dtype=np.int64)
+        clips, slots = [], []  # slot k: local speaker k's print, 3 + k: its tail's
+        tail_frames = round(TAIL_S * SAMPLE_RATE / FRAME_STEP_SAMPLES)
         for speaker in range(3):
             frames = alone[: local.n_frames, speaker] > 0
             seconds = float(frames.sum()) * FRAME_STEP_SAMPLES / SAMPLE_RATE
             if seconds < MIN_PRINT_S:
                 continue
-            mask = frames_to_samples(
-                frames, FRAME_STEP_SAMPLES, RECEPTIVE_FIELD_SAMPLES // 2, window.shape[0]
-            )
-            clip = window[mask]
-            if clip.shape[0] >= MIN_SAMPLES:
-                clips.append(clip)
-                speakers.append(speaker)
-                clean_s[speaker] = seconds
+            clip = self._clip(window, frames)
+            if clip.shape[0] < MIN_SAMPLES:
+                continue
+            clips.append(clip)
+            slots.append(speaker)
+            clean_s[speaker] = seconds
+            if seconds >= 2 * TAIL_S:
+                chosen = np.flatnonzero(frames)[-tail_frames:]
+                tail = np.zeros_like(frames)
+                tail[chosen] = True
+                clips.append(self._clip(window, tail))
+                slots.append(3 + speaker)
+                tail_first[speaker] = int(chosen[0])
+        every = np.zeros((6, EMBEDDING_DIM), dtype=np.float32)
         if clips:
-            prints[speakers] = self._embedder.embed(clips)
-        return LocalSpeakers(first_frame, activity[: local.n_frames], prints, clean_s)
+            every[slots] = self._embedder.embed(clips)
+        prints[:] = every[:3]
+        return LocalSpeakers(
+            first_frame, activity[: local.n_frames], prints, clean_s, every[3:], tail_first
+        )
+
+    @staticmethod
+    def _clip(
+        window: npt.NDArray[np.float32], frames: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float32]:
+        mask = frames_to_samples(
+            frames, FRAME_STEP_SAMPLES, RECEPTIVE_FIELD_SAMPLES // 2, window.shape[0]
+        )
+        clip: npt.NDArray[np.float32] = window[mask]
+        return clip
 
     def _split(
         self,
