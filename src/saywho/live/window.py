@@ -164,7 +164,6 @@ class WindowDiarizer:
         if split is not None:
             activity = self._split(activity, local.n_frames, window, first_frame, split)
         alone = activity * (activity.sum(axis=1, keepdims=True) == 1)  # (589, 3)
-        prints = np.zeros((3, EMBEDDING_DIM), dtype=np.float32)
         clean_s = np.zeros(3, dtype=np.float64)
         tail_first = np.full(3, -1, dtype=np.int64)
         clips, slots = [], []  # slot k: local speaker k's print, 3 + k: its tail's
@@ -187,12 +186,11 @@ class WindowDiarizer:
                 clips.append(self._clip(window, tail))
                 slots.append(3 + speaker)
                 tail_first[speaker] = int(chosen[0])
-        every = np.zeros((6, EMBEDDING_DIM), dtype=np.float32)
+        prints = np.zeros((6, EMBEDDING_DIM), dtype=np.float32)  # 3 local speakers, 3 tails
         if clips:
-            every[slots] = self._embedder.embed(clips)
-        prints[:] = every[:3]
+            prints[slots] = self._embedder.embed(clips)
         return LocalSpeakers(
-            first_frame, activity[: local.n_frames], prints, clean_s, every[3:], tail_first
+            first_frame, activity[: local.n_frames], prints[:3], clean_s, prints[3:], tail_first
         )
 
     @staticmethod
