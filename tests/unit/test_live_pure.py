@@ -98,7 +98,9 @@ def test_tracker_founds_speakers_only_with_enough_clean_speech() -> None:
 
 
 def test_two_local_speakers_of_a_window_are_never_one_speaker() -> None:
-    tracker = SpeakerTracker(TrackerSettings(threshold_distance=0.3, new_speaker_s=1.0))
+    tracker = SpeakerTracker(
+        TrackerSettings(threshold_distance=0.3, new_speaker_s=1.0, merge_distance=None)
+    )
     tracker.assign(direction(0.0)[None], np.array([3.0]))
     # Both are close to speaker 0; only the closer gets it, the other founds a new speaker.
     both = np.stack([direction(0.05), direction(0.2)])
@@ -117,6 +119,45 @@ def test_speaker_numbers_never_change_and_centroids_follow_clean_speech() -> Non
     centroids = {s.index: s.centroid for s in tracker.speakers}
     assert float(centroids[0] @ direction(0.1)) > float(centroids[0] @ direction(0.0))
     assert np.allclose(centroids[1], direction(np.pi), atol=1e-6)  # short prints move nothing
+
+
+def test_a_speaker_founded_twice_joins_the_older_one_when_their_centroids_meet() -> None:
+    tracker = SpeakerTracker(
+        TrackerSettings(threshold_distance=0.6, new_speaker_s=1.0, merge_distance=0.2)
+    )
+    assert tracker.assign(direction(0.0)[None], np.array([3.0])) == (0,)
+    # Segmentation holds one voice in two local speakers: the second founds speaker 1
+    # (farther than merge_distance from speaker 0: 1 - cos 0.7 = 0.24).
+    assert tracker.assign(np.stack([direction(0.0), direction(0.7)]), np.array([3, 2.0])) == (
+        0,
+        1,
+    )
+    assert tracker.merged == {}
+    # It happens again; speaker 1 learns a print that is speaker 0's voice, and the two
+    # centroids come within merge_distance: speaker 1 joins speaker 0, in this window too.
+    assert tracker.assign(np.stack([direction(0.0), direction(0.1)]), np.array([3, 3.0])) == (
+        0,
+        0,
+    )
+    assert tracker.merged == {1: 0}
+    assert [s.index for s in tracker.speakers] == [0]
+    assert tracker.assign(direction(0.7)[None], np.array([2.0])) == (0,)  # 1 is gone
+    assert tracker.closer(direction(0.7), current=0, taken=[0], margin=0.0) is None
+    # A different voice still founds a speaker of its own (numbers are never reused).
+    assert tracker.assign(direction(np.pi)[None], np.array([2.0])) == (2,)
+
+
+def test_two_enrolled_voices_are_never_merged() -> None:
+    enrolled = [VoicePrint("alice", direction(0.0)), VoicePrint("ann", direction(0.1))]
+    tracker = SpeakerTracker(
+        TrackerSettings(enrolled_distance=0.4, new_speaker_s=1.0, merge_distance=0.2), enrolled
+    )
+    assert tracker.assign(np.stack([direction(0.0), direction(0.1)]), np.array([3, 3.0])) == (
+        0,
+        1,
+    )
+    assert tracker.merged == {}
+    assert [s.name for s in tracker.speakers] == ["alice", "ann"]
 
 
 def test_a_print_closer_to_another_speaker_by_the_margin_names_that_one() -> None:
@@ -154,6 +195,21 @@ def test_at_the_speaker_limit_a_stranger_joins_the_nearest_free_speaker() -> Non
 # -- timeline -----------------------------------------------------------------------------
 
 GRID = FrameGrid(step_s=0.1, offset_s=0.05)
+
+
+def test_a_folded_speaker_talks_as_the_one_it_joined() -> None:
+    timeline = SpeakerTimeline(GRID)
+    activity = np.zeros((20, 2), dtype=np.float32)
+    activity[:10, 0] = 1.0
+    activity[10:, 1] = 1.0
+    timeline.add(0, activity, [0, 1], 20)
+    assert timeline.speaker_of(Span(1.2, 1.8)) == 1
+    timeline.fold(1, into=0)
+    assert timeline.speaker_of(Span(1.2, 1.8)) == 0
+    assert [(t.label, round(t.span.end, 1)) for t in timeline.turns({0: "A", 1: "B"})] == [
+        ("A", 2.0)
+    ]
+    timeline.fold(5, into=0)  # a speaker the timeline never saw: nothing to fold
 
 
 def test_the_timeline_averages_windows_and_names_the_speaker_of_a_span() -> None:

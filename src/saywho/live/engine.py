@@ -151,6 +151,7 @@ class LiveEngine:
             RunPrints(split, config.diarize.reliable_embedding_s) if split is not None else None
         )
         self._labels: dict[int, str] = {}
+        self._folded: set[int] = set()  # speakers merged into older ones, timeline folded
         self._renames: dict[str, str] = {}
         self._language = config.recognize.language
         self._buffer_start_s = 0.0  # Whisper hears the stream from here
@@ -384,6 +385,10 @@ class LiveEngine:
             if index is not None and index not in self._labels:
                 self._labels[index] = f"SPEAKER_{len(self._labels):02d}"
         self._timeline.add(local.first_frame, activity, placed, activity.shape[0])
+        for speaker, into in self._tracker.merged.items():
+            if speaker not in self._folded:
+                self._timeline.fold(speaker, into)
+                self._folded.add(speaker)
 
     def _recheck_tails(
         self, local: LocalSpeakers, placed: list[int | None]

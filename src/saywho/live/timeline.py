@@ -68,6 +68,13 @@ class SpeakerTimeline:
         self._latest_placed = activity[:frames, placed].sum(axis=1)  # (frames,)
         self._latest_unplaced = activity[:frames, ~placed].sum(axis=1)  # (frames,)
 
+    def fold(self, speaker: int, into: int) -> None:
+        """``speaker`` is ``into`` heard twice: its activity so far becomes ``into``'s."""
+        if speaker >= self._score.shape[1]:
+            return
+        self._score[:, into] += self._score[:, speaker]
+        self._score[:, speaker] = 0.0
+
     def settled(self, span: Span) -> bool:
         """Whether the latest window knows who talks during ``span``: it is not mostly a voice
         not placed yet (a new voice before it has enough clean speech to be a speaker)."""

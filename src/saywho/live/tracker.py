@@ -7,7 +7,10 @@ algorithm. A local speaker close to no one becomes a new speaker only once it ha
 speech behind it (a cough or a blend of two voices founds no one). A speaker's centroid moves
 only with prints backed by enough clean speech. Enrolled voices are speakers from the start,
 with fixed centroids and their names. Speakers are numbered in order of appearance and never
-renumbered, so a label shown live keeps meaning the same person.
+renumbered, so a label shown live keeps meaning the same person. Segmentation now and then
+holds one voice in two local speakers of a window, and the second founds a speaker of its
+own; once the two centroids come as close as one person's prints are, the younger speaker
+joins the older (:attr:`SpeakerTracker.merged`) and is never matched again.
 """
 
 from __future__ import annotations
@@ -33,13 +36,16 @@ class TrackerSettings:
     already met; ``enrolled_distance``: the same for an enrolled voice (1 minus the library's
     similarity threshold); ``new_speaker_s``: the clean speech a stranger needs to become a
     speaker; ``update_s``: the clean speech a print needs to move a centroid;
-    ``max_speakers``: no new speaker past this many (``None``: no limit)."""
+    ``max_speakers``: no new speaker past this many (``None``: no limit);
+    ``merge_distance``: two speakers whose centroids come closer than this are one person
+    (``None``: never merged)."""
 
     threshold_distance: float = 0.6
     enrolled_distance: float = 0.5
     new_speaker_s: float = 1.5
     update_s: float = 1.0
     max_speakers: int | None = None
+    merge_distance: float | None = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,12 @@ class SpeakerTracker:
         self._names: list[str | None] = [v.name for v in enrolled]
         self._enrolled = len(enrolled)
         self._seen = [False] * len(enrolled)
+        self._merged: dict[int, int] = {}  # younger speaker -> the older one it joined
+
+    @property
+    def merged(self) -> dict[int, int]:
+        """Each speaker that joined an older one (the same person heard twice) → that one."""
+        return dict(self._merged)
 
     @property
     def speakers(self) -> tuple[TrackedSpeaker, ...]:
@@ -73,7 +85,7 @@ class SpeakerTracker:
         return tuple(
             TrackedSpeaker(i, self._names[i], centroids[i], i < self._enrolled)
             for i in range(len(self._sums))
-            if i >= self._enrolled or self._seen[i]
+            if (i >= self._enrolled or self._seen[i]) and i not in self._merged
         )
 
     def assign(
@@ -102,7 +114,9 @@ class SpeakerTracker:
                 found[int(row)] = index
             elif index is not None:
                 self._learn(index, prints[row], clean_s[row])
-        return tuple(found)
+        for index in {i for i in found if i is not None}:
+            self._merge_into_older(index)
+        return tuple(self._merged.get(i, i) if i is not None else None for i in found)
 
     def closer(
         self,
@@ -120,7 +134,7 @@ class SpeakerTracker:
         for index in (int(i) for i in np.argsort(distance, kind="stable")):
             if index == current:
                 return None
-            if index in taken:
+            if index in taken or index in self._merged:
                 continue
             if distance[index] <= self._limit(index) and (
                 distance[index] < distance[current] - margin
@@ -132,12 +146,14 @@ class SpeakerTracker:
 
     def _limit(self, index: int) -> float:
         settings = self.settings
+        if index in self._merged:
+            return -1.0
         return settings.enrolled_distance if index < self._enrolled else settings.threshold_distance
 
     def _found(
         self, print_: npt.NDArray[np.float32], clean_s: float, taken: Sequence[int | None]
     ) -> int | None:
-        strangers = len(self._sums) - self._enrolled
+        strangers = len(self._sums) - self._enrolled - len(self._merged)
         limit = self.settings.max_speakers
         if limit is not None and strangers >= limit:
             return self._nearest_free(print_, taken)
@@ -150,7 +166,11 @@ class SpeakerTracker:
         self, print_: npt.NDArray[np.float32], taken: Sequence[int | None]
     ) -> int | None:
         """At the speaker limit a stranger is the nearest speaker no one of its window took."""
-        free = [i for i in range(self._enrolled, len(self._sums)) if i not in taken]
+        free = [
+            i
+            for i in range(self._enrolled, len(self._sums))
+            if i not in taken and i not in self._merged
+        ]
         if not free:
             return None
         centroids = self._centroids()[free]
@@ -161,6 +181,31 @@ class SpeakerTracker:
         if index < self._enrolled or clean_s < self.settings.update_s:
             return
         self._sums[index] = self._sums[index] + unit(print_).astype(np.float64) * clean_s
+
+    def _merge_into_older(self, index: int) -> None:
+        """``index`` and the nearest other speaker are one person when their centroids are
+        within ``merge_distance``: the younger joins the older (an enrolled voice keeps its
+        fixed centroid; a stranger's adds the younger's prints)."""
+        limit = self.settings.merge_distance
+        if limit is None or index in self._merged or len(self._sums) < 2:
+            return
+        centroids = self._centroids()
+        distance = 1.0 - centroids @ centroids[index]  # (speakers,)
+        distance[index] = np.inf
+        distance[list(self._merged)] = np.inf
+        nearest = int(np.argmin(distance))
+        if distance[nearest] >= limit:
+            return
+        older, younger = min(index, nearest), max(index, nearest)
+        if younger < self._enrolled:  # two enrolled voices keep their two names
+            return
+        if older >= self._enrolled:
+            self._sums[older] = self._sums[older] + self._sums[younger]
+        self._seen[older] = True
+        self._merged[younger] = older
+        for joined, into in self._merged.items():  # who had joined the younger joins the older
+            if into == younger:
+                self._merged[joined] = older
 
     def _centroids(self) -> npt.NDArray[np.float32]:
         return unit(np.stack(self._sums))  # (speakers, dim)
