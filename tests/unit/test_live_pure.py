@@ -18,6 +18,7 @@ from saywho.live.agreement import agreed_prefix, fresh_words, word_key
 from saywho.live.lines import LineBuilder
 from saywho.live.mapping import live_labels
 from saywho.live.recording import Recording
+from saywho.live.tails import recheck_tails
 from saywho.live.timeline import SpeakerTimeline
 from saywho.live.tracker import SpeakerTracker, TrackerSettings
 from saywho.types import Audio, Span, Turn, Word
@@ -190,6 +191,59 @@ def test_at_the_speaker_limit_a_stranger_joins_the_nearest_free_speaker() -> Non
     tracker.assign(np.stack([direction(0.0), direction(np.pi)]), np.array([2.0, 2.0]))
     assert tracker.assign(direction(2.5)[None], np.array([2.0])) == (1,)
     assert len(tracker.speakers) == 2
+
+
+# -- tails ----------------------------------------------------------------------------------
+
+
+def two_speakers() -> SpeakerTracker:
+    tracker = SpeakerTracker(TrackerSettings(threshold_distance=0.6, new_speaker_s=1.0))
+    tracker.assign(np.stack([direction(0.0), direction(np.pi / 2)]), np.array([3.0, 3.0]))
+    return tracker
+
+
+def test_a_tail_that_sounds_like_another_speaker_goes_to_them_from_where_their_voice_began() -> (
+    None
+):
+    tracker = two_speakers()
+    activity = np.zeros((100, 2), dtype=np.float32)
+    activity[:, 0] = 1.0  # local speaker 0: voice A, then voice B from frame 40
+    activity[:20, 1] = 1.0  # local speaker 1 (speaker 1, voice B) talks early on only
+    stretches = {70: (40, direction(np.pi / 2)), 40: (10, direction(0.0))}
+    asked = []
+
+    def print_before(speaker: int, before: int) -> tuple[int, npt.NDArray[np.float32]] | None:
+        asked.append((speaker, before))
+        return stretches.get(before)
+
+    columns, owners = recheck_tails(
+        activity,
+        [0, 1],
+        np.array([70, -1]),
+        np.stack([direction(np.pi / 2 + 0.1), np.zeros(8, dtype=np.float32)]),
+        lambda p, current, taken: tracker.closer(p, current, taken, 0.1),
+        print_before,
+    )
+    assert owners == [0, 1, 1]  # speaker 1 was silent during the tail: the same voice
+    assert asked == [(0, 70), (0, 40)]  # followed back to where voice A still talks
+    assert columns[:40, 0].all() and not columns[40:, 0].any()
+    assert columns[40:, 2].all() and not columns[:40, 2].any()
+    assert (columns[:, 1] == activity[:, 1]).all()
+
+
+def test_a_tail_keeps_its_speaker_when_the_one_it_sounds_like_talks_over_it() -> None:
+    tracker = two_speakers()
+    activity = np.ones((100, 2), dtype=np.float32)  # both talk all along: two people
+    tail = np.stack([direction(np.pi / 2), np.zeros(8, dtype=np.float32)])
+    columns, owners = recheck_tails(
+        activity,
+        [0, 1],
+        np.array([70, -1]),
+        tail,
+        lambda p, current, taken: tracker.closer(p, current, taken, 0.1),
+        lambda speaker, before: None,
+    )
+    assert owners == [0, 1] and (columns == activity).all()
 
 
 # -- timeline -----------------------------------------------------------------------------

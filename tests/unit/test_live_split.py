@@ -103,3 +103,15 @@ def test_a_local_speaker_with_enough_clean_speech_also_gets_a_print_of_its_newes
     assert local.tail_prints is not None and local.tail_first is not None
     assert local.tail_first.tolist() == [311, -1, -1]  # its last 89 frames (1.5 s): voice B
     assert local.tail_prints[0, 1] == 1.0 and not local.tail_prints[1:].any()
+
+
+def test_the_stretch_before_a_tail_is_embedded_on_demand() -> None:
+    windows, embedder = diarizer()
+    local = windows.local_speakers(two_voices(), 0)  # one local speaker: A, A, B, B
+    before = windows.print_before(local, 0, 311)  # the 89 clean frames before the tail
+    assert before is not None and embedder.clips == 2 + 1
+    assert before[0] == 192 and before[1][1] == 1.0  # frames 192-209 of A, 240-310 of B
+    earlier = windows.print_before(local, 0, 192)
+    assert earlier is not None and earlier[0] == 73 and earlier[1][0] == 1.0  # 73-99, 130-191: A
+    assert windows.print_before(local, 0, 60) is None  # 40 frames: less than 1.5 s
+    assert windows.print_before(local, 1, 589) is None  # a local speaker who never talks

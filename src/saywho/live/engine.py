@@ -36,6 +36,7 @@ from saywho.identify.naming import Identification, relabel, with_names
 from saywho.live.agreement import agreed_prefix, fresh_words
 from saywho.live.mapping import live_labels
 from saywho.live.recording import Recording
+from saywho.live.tails import recheck_tails
 from saywho.live.timeline import SpeakerTimeline
 from saywho.live.tracker import SpeakerTracker, TrackerSettings
 from saywho.live.window import LocalSpeakers, RunPrints, WindowDiarizer, window_start
@@ -53,6 +54,8 @@ _PROMPT_CHARS = 200
 _CONTEXT_S = 0.5
 """A buffer cut in silence keeps this much audio before the speech that follows."""
 _WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE
+_EPSILON_S = 1e-6
+"""Stream times a step apart may differ from the step by float rounding."""
 _MAX_WORDS_PER_S = 6.0
 """More words than this per second of new audio is Whisper looping, not anyone talking."""
 _SLOW_STEPS = 3
@@ -356,8 +359,8 @@ class LiveEngine:
     def _diarize_later(
         self, audio_end_s: float, *, closing: bool = False
     ) -> Future[LocalSpeakers] | None:
-        step_s = self.live.diarize_step_s if not closing else 0.0
-        if audio_end_s - self._diarized_to_s <= step_s:
+        new_s = audio_end_s - self._diarized_to_s
+        if new_s <= 0.0 or (not closing and new_s < self.live.diarize_step_s - _EPSILON_S):
             return None
         if not self._speech.overlaps(Span(max(0.0, audio_end_s - _WINDOW_S), audio_end_s)):
             self._diarized_to_s = audio_end_s
@@ -395,27 +398,18 @@ class LiveEngine:
     ) -> tuple[npt.NDArray[np.float32], list[int | None]]:
         """A local speaker whose newest stretch sounds like another speaker (closer by more
         than ``recheck_margin``, as offline re-checks short turns) gives that stretch to
-        them: segmentation often holds a new voice in the local speaker of the voice before
-        for its first windows, and the words waiting for a speaker are there."""
+        them (:mod:`saywho.live.tails`)."""
         margin = self.config.diarize.recheck_margin
         if margin is None or local.tail_prints is None or local.tail_first is None:
             return local.activity, placed
-        columns = [local.activity[:, k] for k in range(local.activity.shape[1])]
-        owners = list(placed)
-        for k, first in enumerate(local.tail_first):
-            owner = placed[k]
-            if first < 0 or owner is None:
-                continue
-            other = self._tracker.closer(local.tail_prints[k], owner, owners, margin)
-            if other is None:
-                continue
-            head, tail = columns[k].copy(), columns[k].copy()
-            head[first:] = 0.0
-            tail[:first] = 0.0
-            columns[k] = head
-            columns.append(tail)
-            owners.append(other)
-        return np.stack(columns, axis=1), owners
+        return recheck_tails(
+            local.activity,
+            placed,
+            local.tail_first,
+            local.tail_prints,
+            lambda print_, current, taken: self._tracker.closer(print_, current, taken, margin),
+            lambda speaker, before: self._windows.print_before(local, speaker, before),
+        )
 
     def _commit(self, now: float, *, final: bool) -> tuple[Committed, ...]:
         """Give waiting words their speaker, in order, once diarization has heard them and

@@ -45,6 +45,7 @@ MIN_PRINT_S = 0.5
 TAIL_S = 1.5
 """A local speaker with twice this much clean speech also gets a print of its newest stretch
 of this length (its *tail*: where the words waiting for a speaker are)."""
+_TAIL_FRAMES = round(TAIL_S * SAMPLE_RATE / FRAME_STEP_SAMPLES)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,6 +65,8 @@ class LocalSpeakers:
     it has less than twice that)."""
     tail_first: npt.NDArray[np.int64] | None = None
     """(3,): the window frame where each tail starts (-1: no tail)."""
+    window: npt.NDArray[np.float32] | None = None
+    """The window's samples, to embed more of it (:meth:`WindowDiarizer.print_before`)."""
 
 
 class RunPrints:
@@ -167,7 +170,7 @@ class WindowDiarizer:
         clean_s = np.zeros(3, dtype=np.float64)
         tail_first = np.full(3, -1, dtype=np.int64)
         clips, slots = [], []  # slot k: local speaker k's print, 3 + k: its tail's
-        tail_frames = round(TAIL_S * SAMPLE_RATE / FRAME_STEP_SAMPLES)
+        tail_frames = _TAIL_FRAMES
         for speaker in range(3):
             frames = alone[: local.n_frames, speaker] > 0
             seconds = float(frames.sum()) * FRAME_STEP_SAMPLES / SAMPLE_RATE
@@ -190,8 +193,30 @@ class WindowDiarizer:
         if clips:
             prints[slots] = self._embedder.embed(clips)
         return LocalSpeakers(
-            first_frame, activity[: local.n_frames], prints[:3], clean_s, prints[3:], tail_first
+            first_frame,
+            activity[: local.n_frames],
+            prints[:3],
+            clean_s,
+            prints[3:],
+            tail_first,
+            window,
         )
+
+    def print_before(
+        self, local: LocalSpeakers, speaker: int, before: int
+    ) -> tuple[int, npt.NDArray[np.float32]] | None:
+        """The window frame where local ``speaker``'s last ``TAIL_S`` of clean speech before
+        window frame ``before`` starts, and a print of it; ``None`` if it has less there."""
+        if local.window is None:
+            return None
+        activity = local.activity
+        frames = (activity[:, speaker] > 0) & (activity.sum(axis=1) == 1)
+        chosen = np.flatnonzero(frames[:before])[-_TAIL_FRAMES:]
+        if chosen.size < _TAIL_FRAMES:
+            return None
+        stretch = np.zeros_like(frames)
+        stretch[chosen] = True
+        return int(chosen[0]), self._embedder.embed([self._clip(local.window, stretch)])[0]
 
     @staticmethod
     def _clip(
