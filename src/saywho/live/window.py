@@ -170,7 +170,6 @@ class WindowDiarizer:
         clean_s = np.zeros(3, dtype=np.float64)
         tail_first = np.full(3, -1, dtype=np.int64)
         clips, slots = [], []  # slot k: local speaker k's print, 3 + k: its tail's
-        tail_frames = _TAIL_FRAMES
         for speaker in range(3):
             frames = alone[: local.n_frames, speaker] > 0
             seconds = float(frames.sum()) * FRAME_STEP_SAMPLES / SAMPLE_RATE
@@ -183,7 +182,7 @@ class WindowDiarizer:
             slots.append(speaker)
             clean_s[speaker] = seconds
             if seconds >= 2 * TAIL_S:
-                chosen = np.flatnonzero(frames)[-tail_frames:]
+                chosen = np.flatnonzero(frames)[-_TAIL_FRAMES:]
                 tail = np.zeros_like(frames)
                 tail[chosen] = True
                 clips.append(self._clip(window, tail))
