@@ -166,12 +166,12 @@ class WindowDiarizer:
         activity = local.activity[0]  # (589, 3)
         if split is not None:
             activity = self._split(activity, local.n_frames, window, first_frame, split)
-        alone = activity * (activity.sum(axis=1, keepdims=True) == 1)  # (589, 3)
+        alone = _alone(activity[: local.n_frames])  # (frames, 3)
         clean_s = np.zeros(3, dtype=np.float64)
         tail_first = np.full(3, -1, dtype=np.int64)
         clips, slots = [], []  # slot k: local speaker k's print, 3 + k: its tail's
         for speaker in range(3):
-            frames = alone[: local.n_frames, speaker] > 0
+            frames = alone[:, speaker]
             seconds = float(frames.sum()) * FRAME_STEP_SAMPLES / SAMPLE_RATE
             if seconds < MIN_PRINT_S:
                 continue
@@ -181,13 +181,11 @@ class WindowDiarizer:
             clips.append(clip)
             slots.append(speaker)
             clean_s[speaker] = seconds
-            if seconds >= 2 * TAIL_S:
-                chosen = np.flatnonzero(frames)[-_TAIL_FRAMES:]
-                tail = np.zeros_like(frames)
-                tail[chosen] = True
+            tail = _newest(frames, frames.shape[0]) if seconds >= 2 * TAIL_S else None
+            if tail is not None:
                 clips.append(self._clip(window, tail))
                 slots.append(3 + speaker)
-                tail_first[speaker] = int(chosen[0])
+                tail_first[speaker] = int(np.argmax(tail))
         prints = np.zeros((6, EMBEDDING_DIM), dtype=np.float32)  # 3 local speakers, 3 tails
         if clips:
             prints[slots] = self._embedder.embed(clips)
@@ -208,14 +206,10 @@ class WindowDiarizer:
         window frame ``before`` starts, and a print of it; ``None`` if it has less there."""
         if local.window is None:
             return None
-        activity = local.activity
-        frames = (activity[:, speaker] > 0) & (activity.sum(axis=1) == 1)
-        chosen = np.flatnonzero(frames[:before])[-_TAIL_FRAMES:]
-        if chosen.size < _TAIL_FRAMES:
+        stretch = _newest(_alone(local.activity)[:, speaker], before)
+        if stretch is None:
             return None
-        stretch = np.zeros_like(frames)
-        stretch[chosen] = True
-        return int(chosen[0]), self._embedder.embed([self._clip(local.window, stretch)])[0]
+        return int(np.argmax(stretch)), self._embedder.embed([self._clip(local.window, stretch)])[0]
 
     @staticmethod
     def _clip(
@@ -250,3 +244,20 @@ class WindowDiarizer:
             return activity
         split_activity: npt.NDArray[np.float32] = apply_splits(activity[None], moves)[0]
         return split_activity
+
+
+def _alone(activity: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """(frames, k): where each local speaker talks and no one else does (its clean speech)."""
+    alone: npt.NDArray[np.bool_] = (activity > 0) & (activity.sum(axis=1, keepdims=True) == 1)
+    return alone
+
+
+def _newest(frames: npt.NDArray[np.bool_], before: int) -> npt.NDArray[np.bool_] | None:
+    """The last ``TAIL_S`` of ``frames`` before frame ``before``, as a mask of the same shape;
+    ``None`` when there is less than that."""
+    chosen = np.flatnonzero(frames[:before])[-_TAIL_FRAMES:]
+    if chosen.size < _TAIL_FRAMES:
+        return None
+    stretch = np.zeros_like(frames)
+    stretch[chosen] = True
+    return stretch
