@@ -10,11 +10,12 @@ import numpy.typing as npt
 import pytest
 
 from media import LINES, VOICES, conversation, resample, silence, speech_samples, tone, write_media
-from saywho import Pipeline, PipelineConfig, RecognizeConfig
+from saywho import Pipeline, PipelineConfig, RecognizeConfig, models
 from saywho.audio import decode
 from saywho.cli import main
-from saywho.config import DiarizeConfig
+from saywho.config import EMBEDDING_MODEL, DiarizeConfig
 from saywho.diarize.diarizer import Diarizer
+from saywho.diarize.embed import Embedder
 from saywho.errors import ConfigError
 from saywho.types import Audio, Diarization, Span
 
@@ -173,3 +174,19 @@ def test_speech_running_into_the_end_of_the_file(diarizer: Diarizer, tmp_path: P
         result = diarizer.diarize(Audio(np.ascontiguousarray(cut), 16_000))
         assert 1 <= len(result.labels) <= 2
         assert all(t.span.end <= cut.shape[0] / 16_000 + 0.05 for t in result.turns)
+
+
+def test_clips_embedded_side_by_side_give_the_same_prints(tmp_path: Path) -> None:
+    samples = speech_samples(LINES[0], tmp_path, voice=VOICES[0])
+    clips = [
+        samples[start : start + 24_000] for start in range(0, samples.shape[0] - 24_000, 8_000)
+    ]
+    assert len(clips) >= 3
+    path = models.model_file(EMBEDDING_MODEL)
+    one_at_a_time = Embedder(path, threads=1).embed(clips)
+    side_by_side = Embedder(path, threads=2).embed(clips)
+    assert side_by_side.shape == (len(clips), 192)
+    assert np.isfinite(side_by_side).all()
+    np.testing.assert_allclose(side_by_side, one_at_a_time, atol=1e-5)
+    # Each clip kept its own print: neighbours differ.
+    assert not np.allclose(side_by_side[0], side_by_side[1], atol=1e-3)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import kaldi_native_fbank as knf
@@ -31,7 +33,7 @@ def fbank(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     options.frame_opts.dither = 0.0
     options.mel_opts.num_bins = 80
     computer = knf.OnlineFbank(options)
-    computer.accept_waveform(SAMPLE_RATE, samples.tolist())
+    computer.accept_waveform(SAMPLE_RATE, samples)
     computer.input_finished()
     features = np.array(
         [computer.get_frame(i) for i in range(computer.num_frames_ready)], dtype=np.float32
@@ -41,21 +43,42 @@ def fbank(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 class Embedder:
-    """CAM++ with onnxruntime: one 192-dim voice print per stretch of speech."""
+    """CAM++ with onnxruntime: one 192-dim voice print per stretch of speech.
+
+    On the CPU, ``threads`` clips are embedded at once, each on one core: a clip of a few
+    seconds is too small for CAM++ to share well between cores (on 2 cores, 32 clips of
+    4 s: 0.67 s two at a time, 0.96 s one at a time on both). The prints are the same.
+    """
 
     def __init__(
         self, path: Path, threads: int, device: Resolved = "cpu", *, spinning: bool = True
     ) -> None:
-        self._session = load_session(path, threads, device=device, spinning=spinning)
+        if device == "cpu":
+            self._workers = threads or os.cpu_count() or 1
+            session_threads = 1
+        else:
+            self._workers = 1
+            session_threads = threads
+        self._session = load_session(path, session_threads, device=device, spinning=spinning)
         self._input = self._session.get_inputs()[0].name
 
     def embed(self, clips: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
         """Embed each clip (16 kHz float32, at least 0.1 s); returns (len(clips), 192)."""
-        result = np.zeros((len(clips), EMBEDDING_DIM), dtype=np.float32)
-        for index, clip in enumerate(clips):
+        for clip in clips:
             if clip.shape[0] < MIN_SAMPLES:
                 raise ValueError(f"a clip of {clip.shape[0]} samples is too short to embed")
-            features = fbank(clip)[None]  # (1, frames, 80)
-            (embedding,) = self._session.run(None, {self._input: features})
-            result[index] = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        result = np.zeros((len(clips), EMBEDDING_DIM), dtype=np.float32)
+        workers = min(self._workers, len(clips))
+        if workers <= 1:
+            for index, clip in enumerate(clips):
+                result[index] = self._one(clip)
+            return result
+        with ThreadPoolExecutor(workers, thread_name_prefix="saywho-embed") as pool:
+            for index, print_ in enumerate(pool.map(self._one, clips)):
+                result[index] = print_
         return result
+
+    def _one(self, clip: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """The voice print of one clip, shape (192,)."""
+        (embedding,) = self._session.run(None, {self._input: fbank(clip)[None]})
+        return np.asarray(embedding, dtype=np.float32).reshape(-1)
