@@ -307,6 +307,29 @@ def test_talk_by_a_voice_not_placed_yet_is_not_settled() -> None:
     assert timeline.settled(Span(2.6, 3.4))
 
 
+def test_words_wait_while_the_windows_split_evenly_on_who_said_them() -> None:
+    timeline = SpeakerTimeline(GRID)
+    first, second = np.zeros((30, 3), dtype=np.float32), np.zeros((30, 3), dtype=np.float32)
+    first[:20, 0] = 1.0  # the first window hears one voice
+    second[:10, 0] = second[10:20, 1] = 1.0  # the next one hears another in its last second
+    timeline.add(0, first, [0, None, None], 30)
+    timeline.add(0, second, [0, 1, None], 30)
+    assert timeline.contested(Span(1.2, 1.8))  # one window each
+    assert not timeline.contested(Span(0.2, 0.8))  # both windows: speaker 0
+    timeline.add(0, second, [0, 1, None], 30)
+    assert not timeline.contested(Span(1.2, 1.8))  # two windows to one
+    assert timeline.speaker_of(Span(1.2, 1.8)) == 1
+
+
+def test_two_voices_talking_at_once_are_no_tie_to_wait_on() -> None:
+    timeline = SpeakerTimeline(GRID)
+    both = np.zeros((30, 3), dtype=np.float32)
+    both[:20, 0] = both[:20, 1] = 1.0
+    timeline.add(0, both, [0, 1, None], 30)
+    timeline.add(0, both, [0, 1, None], 30)
+    assert not timeline.contested(Span(0.5, 1.5))
+
+
 # -- end-of-stream labels -----------------------------------------------------------------
 
 

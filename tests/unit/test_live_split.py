@@ -101,17 +101,33 @@ def test_a_local_speaker_with_enough_clean_speech_also_gets_a_print_of_its_newes
     windows, _ = diarizer()
     local = windows.local_speakers(two_voices(), 0)  # one local speaker: A, A, B, B (5.4 s)
     assert local.tail_prints is not None and local.tail_first is not None
-    assert local.tail_first.tolist() == [311, -1, -1]  # its last 89 frames (1.5 s): voice B
+    assert local.tail_first.tolist() == [350, -1, -1]  # its newest run, after a pause: voice B
     assert local.tail_prints[0, 1] == 1.0 and not local.tail_prints[1:].any()
+
+
+def test_without_a_pause_the_tail_is_the_last_one_and_a_half_seconds() -> None:
+    segmenter = OneLocalSpeaker(((20, 430),))  # one run of 6.9 s, A then B without a pause
+    windows = WindowDiarizer(segmenter, SignEmbedder())  # type: ignore[arg-type]
+    local = windows.local_speakers(two_voices(), 0)
+    assert local.tail_first is not None and local.tail_first.tolist() == [341, -1, -1]
+
+
+def test_a_newest_run_too_short_for_a_print_gives_no_tail() -> None:
+    segmenter = OneLocalSpeaker((*VOICE_A, *VOICE_B, (450, 470)))  # then 20 frames (0.34 s)
+    windows = WindowDiarizer(segmenter, SignEmbedder())  # type: ignore[arg-type]
+    local = windows.local_speakers(two_voices(), 0)
+    assert local.tail_first is not None and local.tail_first.tolist() == [-1, -1, -1]
 
 
 def test_the_stretch_before_a_tail_is_embedded_on_demand() -> None:
     windows, embedder = diarizer()
     local = windows.local_speakers(two_voices(), 0)  # one local speaker: A, A, B, B
-    before = windows.print_before(local, 0, 311)  # the 89 clean frames before the tail
+    before = windows.print_before(local, 0, 350)  # the run before the tail's, pause to pause
     assert before is not None and embedder.clips == 2 + 1
-    assert before[0] == 192 and before[1][1] == 1.0  # frames 192-209 of A, 240-310 of B
-    earlier = windows.print_before(local, 0, 192)
-    assert earlier is not None and earlier[0] == 73 and earlier[1][0] == 1.0  # 73-99, 130-191: A
-    assert windows.print_before(local, 0, 60) is None  # 40 frames: less than 1.5 s
+    assert before[0] == 240 and before[1][1] == 1.0  # frames 240-319: B
+    earlier = windows.print_before(local, 0, 240)
+    assert earlier is not None and earlier[0] == 130 and earlier[1][0] == 1.0  # 130-209: A
+    inside = windows.print_before(local, 0, 200)  # a stretch ends inside a run: 130-199
+    assert inside is not None and inside[0] == 130
+    assert windows.print_before(local, 0, 40) is None  # 20 frames: less than 0.5 s
     assert windows.print_before(local, 1, 589) is None  # a local speaker who never talks

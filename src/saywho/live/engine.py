@@ -413,14 +413,17 @@ class LiveEngine:
 
     def _commit(self, now: float, *, final: bool) -> tuple[Committed, ...]:
         """Give waiting words their speaker, in order, once diarization has heard them and
-        knows who spoke (a new voice is a speaker after 1.5 s of clean speech): at the latest
+        knows who spoke (a new voice is a speaker after 1.5 s of clean speech, and the windows
+        that heard the word do not split evenly between two speakers): at the latest
         ``max_wait_s`` after the word, with the best guess then."""
         done: list[Committed] = []
         covered_s = self._timeline.covered_s if not final else float("inf")
         while self._waiting:
             word = self._waiting[0]
             heard = covered_s >= word.end + self.live.speaker_margin_s and (
-                final or word.span is None or self._timeline.settled(word.span)
+                final
+                or word.span is None
+                or (self._timeline.settled(word.span) and not self._timeline.contested(word.span))
             )
             if not heard and now - word.end < self.live.max_wait_s:
                 break

@@ -20,6 +20,8 @@ __all__ = ["SpeakerTimeline"]
 
 _SPEAKING = 0.5
 """A frame's speaker talks when its mean activity reaches this."""
+_TIE = 0.05
+"""Two speakers' mean talk over a span within this much per frame of each other is a tie."""
 _NEAR_S = 1.0
 """A word no speaker covers goes to the nearest speaker talking within this many seconds."""
 
@@ -85,6 +87,17 @@ class SpeakerTimeline:
         first = max(0, first)
         unplaced = float(self._latest_unplaced[first:last].sum())
         return unplaced <= float(self._latest_placed[first:last].sum())
+
+    def contested(self, span: Span) -> bool:
+        """Whether the windows that heard ``span`` split evenly between two speakers there
+        (each heard by half of them, not both talking at once): one more window decides."""
+        first, last = self._frame_range(span)
+        if last <= first or self._score.shape[1] < 2:
+            return False
+        talk = np.sort(self._mean(first, last).sum(axis=0))[::-1]  # (speakers,)
+        top, second = float(talk[0]), float(talk[1])
+        frames = last - first
+        return second > 0 and top - second <= _TIE * frames and top + second <= (1 + _TIE) * frames
 
     def speaker_of(self, span: Span) -> int | None:
         """The speaker who talks most during ``span``; else the nearest one talking within a

@@ -44,8 +44,10 @@ MIN_PRINT_S = 0.5
 """A local speaker with less clean speech than this in a window gets no voice print."""
 TAIL_S = 1.5
 """A local speaker with twice this much clean speech also gets a print of its newest stretch
-of this length (its *tail*: where the words waiting for a speaker are)."""
+of this length (its *tail*: where the words waiting for a speaker are), or of its newest run
+if a pause comes sooner (a voice after a pause may be another; at least ``MIN_PRINT_S``)."""
 _TAIL_FRAMES = round(TAIL_S * SAMPLE_RATE / FRAME_STEP_SAMPLES)
+_MIN_TAIL_FRAMES = round(MIN_PRINT_S * SAMPLE_RATE / FRAME_STEP_SAMPLES)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -181,7 +183,11 @@ class WindowDiarizer:
             clips.append(clip)
             slots.append(speaker)
             clean_s[speaker] = seconds
-            tail = _newest(frames, frames.shape[0]) if seconds >= 2 * TAIL_S else None
+            tail = (
+                _newest(frames, activity[: local.n_frames, speaker] > 0, frames.shape[0])
+                if seconds >= 2 * TAIL_S
+                else None
+            )
             if tail is not None:
                 clips.append(self._clip(window, tail))
                 slots.append(3 + speaker)
@@ -206,7 +212,9 @@ class WindowDiarizer:
         window frame ``before`` starts, and a print of it; ``None`` if it has less there."""
         if local.window is None:
             return None
-        stretch = _newest(_alone(local.activity)[:, speaker], before)
+        stretch = _newest(
+            _alone(local.activity)[:, speaker], local.activity[:, speaker] > 0, before
+        )
         if stretch is None:
             return None
         return int(np.argmax(stretch)), self._embedder.embed([self._clip(local.window, stretch)])[0]
@@ -252,12 +260,20 @@ def _alone(activity: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
     return alone
 
 
-def _newest(frames: npt.NDArray[np.bool_], before: int) -> npt.NDArray[np.bool_] | None:
-    """The last ``TAIL_S`` of ``frames`` before frame ``before``, as a mask of the same shape;
-    ``None`` when there is less than that."""
-    chosen = np.flatnonzero(frames[:before])[-_TAIL_FRAMES:]
-    if chosen.size < _TAIL_FRAMES:
+def _newest(
+    clean: npt.NDArray[np.bool_], talking: npt.NDArray[np.bool_], before: int
+) -> npt.NDArray[np.bool_] | None:
+    """The last ``TAIL_S`` of ``clean`` frames before frame ``before``, not reaching back past
+    a pause in ``talking`` (a new voice after a pause is on its own), as a mask of the same
+    shape; ``None`` when there is less than ``MIN_PRINT_S`` there."""
+    chosen = np.flatnonzero(clean[:before])[-_TAIL_FRAMES:]
+    if chosen.size == 0:
         return None
-    stretch = np.zeros_like(frames)
+    paused = np.flatnonzero(~talking[: chosen[-1]])
+    if paused.size:
+        chosen = chosen[chosen > paused[-1]]
+    if chosen.size < _MIN_TAIL_FRAMES:
+        return None
+    stretch = np.zeros_like(clean)
     stretch[chosen] = True
     return stretch
