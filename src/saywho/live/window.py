@@ -63,8 +63,9 @@ class LocalSpeakers:
     prints: npt.NDArray[np.float32]
     clean_s: npt.NDArray[np.float64]
     tail_prints: npt.NDArray[np.float32] | None = None
-    """(3, 192): a print of each local speaker's last ``TAIL_S`` of clean speech (zero where
-    it has less than twice that)."""
+    """(3, 192): a print of each local speaker's last ``TAIL_S`` of clean speech, not reaching
+    back past a pause (zero where it has less than twice that in all, or its newest run less
+    than ``MIN_PRINT_S``)."""
     tail_first: npt.NDArray[np.int64] | None = None
     """(3,): the window frame where each tail starts (-1: no tail)."""
     window: npt.NDArray[np.float32] | None = None
@@ -209,7 +210,8 @@ class WindowDiarizer:
         self, local: LocalSpeakers, speaker: int, before: int
     ) -> tuple[int, npt.NDArray[np.float32]] | None:
         """The window frame where local ``speaker``'s last ``TAIL_S`` of clean speech before
-        window frame ``before`` starts, and a print of it; ``None`` if it has less there."""
+        window frame ``before`` starts (not reaching back past a pause), and a print of it;
+        ``None`` if it has less than ``MIN_PRINT_S`` there."""
         if local.window is None:
             return None
         stretch = _newest(
