@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EmbeddingRequest", "embedding_requests", "frames_to_samples"]
+__all__ = ["EmbeddingRequest", "alone", "embedding_requests", "frames_to_samples"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -41,10 +41,10 @@ def embedding_requests(
     ``max_embedding_s`` of speech (the middle of the chosen frames), to bound the cost.
     """
     active = activity > 0.5  # (windows, frames, speakers)
-    alone = active & (active.sum(axis=2, keepdims=True) == 1)
+    clean_frames = alone(activity)
     requests = []
     for window, speaker in zip(*np.nonzero(active.any(axis=1)), strict=True):
-        clean = alone[window, :, speaker]
+        clean = clean_frames[window, :, speaker]
         clean_s = float(clean.sum()) * frame_step_s
         frames = clean if clean_s >= min_embedding_s else active[window, :, speaker]
         seconds = float(frames.sum()) * frame_step_s
@@ -58,6 +58,14 @@ def embedding_requests(
             )
         )
     return tuple(requests)
+
+
+def alone(activity: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Where each local speaker talks and no one else does (its clean speech): ``activity``
+    (..., frames, speakers) of 0/1, the result of the same shape."""
+    active = activity > 0.5
+    clean: npt.NDArray[np.bool_] = active & (active.sum(axis=-1, keepdims=True) == 1)
+    return clean
 
 
 def _middle(frames: npt.NDArray[np.bool_], keep: int) -> npt.NDArray[np.bool_]:

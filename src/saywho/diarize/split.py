@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from saywho.diarize.requests import alone
+
 __all__ = [
     "LocalRun",
     "Stretches",
@@ -53,7 +55,7 @@ def run_candidates(
     ``activity`` is (windows, frames, speakers) of 0/1.
     """
     active = activity > 0.5  # (windows, frames, speakers)
-    alone = active & (active.sum(axis=2, keepdims=True) == 1)
+    clean = alone(activity)
     used = np.any(active, axis=1)  # (windows, speakers)
     candidates = []
     for window, speaker in zip(*np.nonzero(used), strict=True):
@@ -61,7 +63,7 @@ def run_candidates(
             continue
         runs = tuple(
             LocalRun(int(window), int(speaker), first, last)
-            for first, last in _runs(alone[window, :, speaker])
+            for first, last in _runs(clean[window, :, speaker])
             if last - first >= min_run_frames
         )
         if len(runs) >= 2:

@@ -25,7 +25,7 @@ from saywho.diarize.diarizer import (
     diarization_models,
 )
 from saywho.diarize.embed import EMBEDDING_DIM, MIN_SAMPLES, Embedder
-from saywho.diarize.requests import frames_to_samples
+from saywho.diarize.requests import alone, frames_to_samples
 from saywho.diarize.segment import (
     FRAME_STEP_SAMPLES,
     FRAMES_PER_WINDOW,
@@ -169,12 +169,12 @@ class WindowDiarizer:
         activity = local.activity[0]  # (589, 3)
         if split is not None:
             activity = self._split(activity, local.n_frames, window, first_frame, split)
-        alone = _alone(activity[: local.n_frames])  # (frames, 3)
+        clean = alone(activity[: local.n_frames])  # (frames, 3)
         clean_s = np.zeros(3, dtype=np.float64)
         tail_first = np.full(3, -1, dtype=np.int64)
         clips, slots = [], []  # slot k: local speaker k's print, 3 + k: its tail's
         for speaker in range(3):
-            frames = alone[:, speaker]
+            frames = clean[:, speaker]
             seconds = float(frames.sum()) * FRAME_STEP_SAMPLES / SAMPLE_RATE
             if seconds < MIN_PRINT_S:
                 continue
@@ -214,9 +214,7 @@ class WindowDiarizer:
         ``None`` if it has less than ``MIN_PRINT_S`` there."""
         if local.window is None:
             return None
-        stretch = _newest(
-            _alone(local.activity)[:, speaker], local.activity[:, speaker] > 0, before
-        )
+        stretch = _newest(alone(local.activity)[:, speaker], local.activity[:, speaker] > 0, before)
         if stretch is None:
             return None
         return int(np.argmax(stretch)), self._embedder.embed([self._clip(local.window, stretch)])[0]
@@ -254,12 +252,6 @@ class WindowDiarizer:
             return activity
         split_activity: npt.NDArray[np.float32] = apply_splits(activity[None], moves)[0]
         return split_activity
-
-
-def _alone(activity: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    """(frames, k): where each local speaker talks and no one else does (its clean speech)."""
-    alone: npt.NDArray[np.bool_] = (activity > 0) & (activity.sum(axis=1, keepdims=True) == 1)
-    return alone
 
 
 def _newest(
