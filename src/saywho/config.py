@@ -243,7 +243,8 @@ class DiarizeConfig:
     A local speaker whose runs (pause to pause, each embedded on its own) form two groups
     farther apart than ``split_threshold`` (cosine, average linkage) holds two voices: the
     second one moves to a free local speaker of its window (``None``: no split; see
-    ``saywho.diarize.split``).
+    ``saywho.diarize.split``). With ``split_across_recording``, so does a local speaker whose
+    runs fall into two groups of all the recording's runs, cut at ``cluster_threshold``.
     """
 
     enabled: bool = True
@@ -263,6 +264,7 @@ class DiarizeConfig:
     distinct_speaker: float | None = 0.7
     threshold_floor: float | None = 0.5
     split_threshold: float | None = 0.8
+    split_across_recording: bool = True
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.window_step_s <= 10.0:

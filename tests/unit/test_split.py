@@ -10,7 +10,10 @@ from saywho.diarize.split import (
     LocalRun,
     apply_splits,
     inside,
+    other_voice,
+    recording_groups,
     run_candidates,
+    second_voices,
     shared_stretches,
     two_voices,
 )
@@ -111,3 +114,57 @@ def test_split_threshold_is_checked() -> None:
     for bad in (0.0, 2.0):
         with pytest.raises(ConfigError, match="split_threshold"):
             DiarizeConfig(split_threshold=bad)
+
+
+def test_runs_of_the_whole_recording_group_by_voice() -> None:
+    groups = recording_groups(prints([0, 1, 0, 1, 0], noise=0.05), threshold=0.6)
+    assert groups[0] == groups[2] == groups[4]
+    assert groups[1] == groups[3] != groups[0]
+    assert recording_groups(prints([0]), threshold=0.6).tolist() == [0]
+
+
+def test_a_local_speaker_across_two_recording_groups_holds_two_voices() -> None:
+    every = np.ones(4, dtype=bool)
+    second = other_voice(np.array([3, 5, 3, 3]), every)
+    assert second is not None and second.tolist() == [False, True, False, False]
+    tied = other_voice(np.array([5, 3]), every[:2])  # a tie: the first run's group stays
+    assert tied is not None and tied.tolist() == [False, True]
+    assert other_voice(np.array([2, 2, 2]), every[:3]) is None
+    edge_only = np.array([True, True, False])  # the other group's one run is at an edge
+    assert other_voice(np.array([1, 1, 2]), edge_only) is None
+
+
+def test_voices_too_close_for_one_window_are_split_by_the_whole_recording() -> None:
+    # Two voices 0.3 apart (cosine): within one window's threshold of 0.8, so no window
+    # splits alone; across the recording, cut at 0.2, each voice is its own group.
+    voice_a, voice_b = np.zeros(16), np.zeros(16)
+    voice_a[0] = 1.0
+    voice_b[0], voice_b[1] = 0.7, np.sqrt(1 - 0.7**2)
+    rng = np.random.default_rng(0)
+    by_stretch = [voice_a, voice_b, voice_a, voice_b, voice_a, voice_b]
+    all_prints = np.array(
+        [v + 0.01 * rng.standard_normal(16) for v in by_stretch], dtype=np.float32
+    )
+    # Three windows 30 frames apart, each with one local speaker of two inner runs.
+    candidates = tuple((LocalRun(w, 0, 2, 10), LocalRun(w, 0, 15, 25)) for w in range(3))
+    window_start = np.array([0, 30, 60], dtype=np.int64)
+
+    def embed(stretches: tuple[tuple[int, int], ...]) -> np.ndarray:
+        assert len(stretches) == 6
+        return all_prints
+
+    def moved(recording_threshold: float | None) -> tuple[LocalRun, ...]:
+        return second_voices(
+            candidates,
+            window_start,
+            90,
+            embed,
+            threshold=0.8,
+            frames_per_window=30,
+            max_frames=20,
+            tolerance_frames=1,
+            recording_threshold=recording_threshold,
+        )
+
+    assert moved(None) == ()
+    assert moved(0.2) == tuple(LocalRun(w, 0, 15, 25) for w in range(3))

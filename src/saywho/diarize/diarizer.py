@@ -142,6 +142,9 @@ class Diarizer:
             frames_per_window=FRAMES_PER_WINDOW,
             max_frames=round(SPLIT_RUN_MAX_S / GRID.step_s),
             tolerance_frames=round(SPLIT_TOLERANCE_S / GRID.step_s),
+            recording_threshold=self.config.cluster_threshold
+            if self.config.split_across_recording
+            else None,
         )
         if not moves:
             return local

@@ -8,6 +8,12 @@ talks alone, from pause to pause) are each mostly one voice. Each run of at leas
 ``min_run_s`` is embedded on its own; when the runs form two groups farther apart than a
 threshold (average linkage, cosine distance), the lighter group's runs move to a free local
 speaker slot of that window, and the two become a cannot-link pair for the global clustering.
+
+A codec or a phone line pulls the two voices' runs closer together than one window can tell
+from one voice, but the whole recording holds many runs of each: grouped across the
+recording (average linkage, cut at the threshold the speakers themselves are clustered at),
+they fall into one group per voice. So a local speaker whose runs land in two of those
+groups also holds two voices (:func:`other_voice`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ __all__ = [
     "Stretches",
     "apply_splits",
     "inside",
+    "other_voice",
+    "recording_groups",
     "run_candidates",
     "second_voices",
     "shared_stretches",
@@ -81,8 +89,13 @@ def second_voices(
     frames_per_window: int,
     max_frames: int,
     tolerance_frames: int,
+    recording_threshold: float | None = None,
 ) -> tuple[LocalRun, ...]:
     """The runs of ``candidates`` (from :func:`run_candidates`) that belong to a second voice.
+
+    A local speaker's runs are two voices when they split within their window
+    (:func:`two_voices` at ``threshold``) or, with ``recording_threshold``, when they fall
+    into two groups of every run of the recording (:func:`recording_groups`).
 
     Runs past the recording's ``n_frames`` (a last window padded with silence) are left out.
     Each voice needs a run clear of its window's edges (see :func:`two_voices`): a local
@@ -100,11 +113,15 @@ def second_voices(
     flat = tuple(run for runs in kept_runs for run in runs)
     stretches, index = shared_stretches(flat, window_start, max_frames, tolerance_frames)
     prints = embed(stretches)
+    groups = None if recording_threshold is None else recording_groups(prints, recording_threshold)
     moves: list[LocalRun] = []
     first = 0
     for runs in kept_runs:
         inner = np.array([inside(run, frames_per_window) for run in runs])
-        second = two_voices(prints[index[first : first + len(runs)]], inner, threshold)
+        used = index[first : first + len(runs)]
+        second = two_voices(prints[used], inner, threshold)
+        if second is None and groups is not None:
+            second = other_voice(groups[used], inner)
         first += len(runs)
         if second is not None:
             moves += [run for run, move in zip(runs, second, strict=True) if move]
@@ -134,6 +151,36 @@ def two_voices(
         return None
     if int(second.sum()) > prints.shape[0] - int(second.sum()):
         second = ~second
+    return second
+
+
+def recording_groups(prints: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.int64]:
+    """A group number for each run's print (n, dim) of the whole recording: average linkage
+    of cosine distances, cut at ``threshold``."""
+    if prints.shape[0] < 2:
+        return np.zeros(prints.shape[0], dtype=np.int64)
+    unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
+    distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
+    tree = linkage(distances[np.triu_indices(prints.shape[0], k=1)], method="average")
+    groups: npt.NDArray[np.int64] = fcluster(tree, t=threshold, criterion="distance").astype(
+        np.int64
+    )
+    return groups
+
+
+def other_voice(
+    groups: npt.NDArray[np.int64], inner: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_] | None:
+    """The runs of one local speaker (m,) outside the recording-wide group most of them are
+    in (on a tie, the first run's), or ``None`` when they are all in one group or either side
+    has no ``inner`` run (see :func:`two_voices`)."""
+    values, counts = np.unique(groups, return_counts=True)
+    if values.shape[0] < 2:
+        return None
+    main = max(zip(counts, values == groups[0], values, strict=True))[2]
+    second: npt.NDArray[np.bool_] = groups != main
+    if not (inner[second].any() and inner[~second].any()):
+        return None
     return second
 
 
