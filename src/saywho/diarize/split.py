@@ -140,9 +140,7 @@ def two_voices(
     """
     if prints.shape[0] < 2:
         return None
-    unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
-    distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
-    tree = linkage(distances[np.triu_indices(prints.shape[0], k=1)], method="average")
+    tree = _average_linkage(prints)
     if float(tree[-1, 2]) <= threshold:
         return None
     groups = fcluster(tree, t=2, criterion="maxclust")  # (m,) in {1, 2}
@@ -159,9 +157,7 @@ def recording_groups(prints: npt.NDArray[np.float32], threshold: float) -> npt.N
     of cosine distances, cut at ``threshold``."""
     if prints.shape[0] < 2:
         return np.zeros(prints.shape[0], dtype=np.int64)
-    unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
-    distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
-    tree = linkage(distances[np.triu_indices(prints.shape[0], k=1)], method="average")
+    tree = _average_linkage(prints)
     groups: npt.NDArray[np.int64] = fcluster(tree, t=threshold, criterion="distance").astype(
         np.int64
     )
@@ -266,6 +262,16 @@ class Stretches:
         self._by_first.setdefault(first, []).append(len(self._stretches))
         self._stretches.append((first, last))
         return len(self._stretches) - 1
+
+
+def _average_linkage(prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """The average-linkage tree of ``prints`` (n ≥ 2, dim) under cosine distance."""
+    unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
+    distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
+    tree: npt.NDArray[np.float64] = linkage(
+        distances[np.triu_indices(prints.shape[0], k=1)], method="average"
+    )
+    return tree
 
 
 def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
