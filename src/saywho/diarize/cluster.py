@@ -38,6 +38,7 @@ __all__ = [
     "assign_to_centroids",
     "closer_elsewhere",
     "cluster_embeddings",
+    "cosine_distances",
     "same_window_pairs",
 ]
 
@@ -79,7 +80,7 @@ def cluster_embeddings(
     unit = _normalise(embeddings)
     if n == 1:
         return Clustering(np.zeros(1, dtype=np.int64), unit.copy())
-    distances = _distances(unit, windows, cannot_link)
+    distances = cosine_distances(unit, windows, cannot_link)
     tree = linkage(distances, method="average")
     labels = fcluster(tree, t=threshold, criterion="distance") - 1  # (n,) from 0
     labels = _fold_small(
@@ -150,8 +151,10 @@ def _split_worst_explained(
     return result
 
 
-def _distances(
-    unit: npt.NDArray[np.float32], windows: npt.NDArray[np.int64] | None, cannot_link: float
+def cosine_distances(
+    unit: npt.NDArray[np.float32],
+    windows: npt.NDArray[np.int64] | None = None,
+    cannot_link: float = 0.0,
 ) -> npt.NDArray[np.float64]:
     """Condensed cosine distances, raised by ``cannot_link`` between two prints of one window
     (two local speakers of one window are two people). Memory: one condensed matrix."""

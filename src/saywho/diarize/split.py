@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from saywho.diarize.cluster import cosine_distances
 from saywho.diarize.requests import alone
 
 __all__ = [
@@ -267,10 +268,7 @@ class Stretches:
 def _average_linkage(prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """The average-linkage tree of ``prints`` (n ≥ 2, dim) under cosine distance."""
     unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
-    distances = np.clip(1.0 - (unit @ unit.T).astype(np.float64), 0.0, 2.0)
-    tree: npt.NDArray[np.float64] = linkage(
-        distances[np.triu_indices(prints.shape[0], k=1)], method="average"
-    )
+    tree: npt.NDArray[np.float64] = linkage(cosine_distances(unit), method="average")
     return tree
 
 
