@@ -302,6 +302,33 @@ def test_a_first_window_only_twin_decodes_a_prefix_of_what_the_model_decodes(
     assert words(plain) == full  # the loaded model itself is untouched
 
 
+def test_a_twin_with_a_token_rate_stops_decoding_there(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from saywho.asr.whisper import WhisperRecognizer
+
+    recognizer = tiny_pipeline.engines.recognizer
+    assert isinstance(recognizer, WhisperRecognizer)
+    sentences = [
+        "Could you send me the numbers from last quarter?",
+        "Honestly, the old version was faster on my laptop.",
+        "I think we should leave before the rain starts.",
+    ]
+    samples = np.concatenate([speech_samples(s, tmp_path) for s in sentences])
+    greedy = RecognizeConfig(model="tiny.en", threads=recognizer.config.threads, beam_size=1)
+
+    def words(r: WhisperRecognizer) -> list[str]:
+        return [w.text for u in r.recognize(samples, language="en").utterances for w in u.words]
+
+    full = words(recognizer.with_config(greedy, first_window_only=True))
+    capped = words(recognizer.with_config(greedy, first_window_only=True, max_tokens_per_s=1.0))
+    duration_s = samples.shape[0] / 16_000
+    assert len(full) >= 25 and duration_s < 12.0
+    # at most 1 token a second and 16 spare: fewer tokens than that many words
+    assert 3 <= len(capped) < duration_s + 16 < len(full)
+    assert capped[:-1] == full[: len(capped) - 1]  # the last word may have been cut short
+
+
 def test_a_first_window_only_twin_detects_the_language_at_every_call(
     base_pipeline: Pipeline, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -14,9 +15,15 @@ from saywho import models
 from saywho.config import RecognizeConfig
 from saywho.device import resolve_device
 from saywho.errors import ConfigError, ModelError
-from saywho.types import ModelInfo, Recognition, Span, Utterance, Word
+from saywho.types import SAMPLE_RATE, ModelInfo, Recognition, Span, Utterance, Word
 
 __all__ = ["WhisperRecognizer"]
+
+_MAX_NEW_TOKENS = 200
+"""A capped decoding never asks for more: Whisper's 448 tokens hold the prompt (at most 228)
+and the new ones."""
+_SPARE_TOKENS = 16
+"""A capped decoding may always make this many tokens (timestamps, a short word's pieces)."""
 
 
 class WhisperRecognizer:
@@ -28,12 +35,17 @@ class WhisperRecognizer:
         self.config = config
         self._model = _load(source, config)
         self._first_window: _FirstWindow | None = None
+        self._tokens_per_s: float | None = None
         self._batched = _batched(self._model) if config.batch_size is not None else None
         self.supported_languages: tuple[str, ...] = tuple(self._model.supported_languages)
         _check_language(config, self.supported_languages)
 
     def with_config(
-        self, config: RecognizeConfig, *, first_window_only: bool = False
+        self,
+        config: RecognizeConfig,
+        *,
+        first_window_only: bool = False,
+        max_tokens_per_s: float | None = None,
     ) -> WhisperRecognizer:
         """A twin on the same loaded model with other decoding settings (``config`` must name
         the same model, device, compute type and threads).
@@ -43,6 +55,11 @@ class WhisperRecognizer:
         audio (a second window, encoded padded to 30 s as well); a stream's buffer is shorter
         than 30 s and heard again, longer, a second later, so that second pass only costs
         time there. Such a twin is for one thread at a time, and not for the batched pipeline.
+
+        ``max_tokens_per_s``: a decoding of ``n`` seconds stops after ``max_tokens_per_s * n``
+        tokens (and a few spare, at most 200): a decoding that loops, repeating a phrase
+        until Whisper's 448 tokens, costs several times a normal one, for words its caller
+        drops anyway.
         """
         same = ("model", "device", "compute_type", "threads", "batch_size")
         changed = [name for name in same if getattr(config, name) != getattr(self.config, name)]
@@ -53,6 +70,7 @@ class WhisperRecognizer:
         twin.config = config
         twin._model = self._model
         twin._first_window = None
+        twin._tokens_per_s = max_tokens_per_s
         if first_window_only:
             twin._first_window = _FirstWindow(self._model.encode)
             twin._model = copy.copy(self._model)  # shares the CTranslate2 model and tokenizer
@@ -92,6 +110,10 @@ class WhisperRecognizer:
             "hotwords": config.hotwords,
             "word_timestamps": True,
         }
+        if self._tokens_per_s is not None:
+            duration_s = samples.shape[0] / SAMPLE_RATE
+            wanted = math.ceil(self._tokens_per_s * duration_s) + _SPARE_TOKENS
+            common["max_new_tokens"] = min(_MAX_NEW_TOKENS, wanted)
         if self._first_window is not None:
             self._first_window.calls = 0  # a new decoding (it may detect the language first)
         if self._batched is not None:

@@ -69,6 +69,13 @@ def with_live_model(config: PipelineConfig) -> PipelineConfig:
     )
 
 
+_STREAM_TOKENS_PER_S = 12.0
+"""A stream's decoding stops after this many tokens per second of buffer: twice the engine's
+6 words a second, past which a recognition is a repetition loop and dropped. A loop otherwise
+runs to Whisper's 448 tokens: base on 2 cores spent 2.8 s on such a step instead of 0.6 s,
+and fell back to tiny.en."""
+
+
 def live_decoding(config: RecognizeConfig) -> RecognizeConfig:
     """Whisper decodes the stream greedily, once: a beam of 5 and the retries at higher
     temperatures cost 1.6 times the time per step (tiny.en, 2 cores) for words the next step
@@ -135,7 +142,7 @@ class _Smaller:
         with self._lock:
             if self._loaded is None:
                 whisper = WhisperRecognizer(self._config)
-                self._loaded = whisper.with_config(self._config, first_window_only=True)
+                self._loaded = _stream_twin(whisper, self._config)
             return self._loaded
 
 
@@ -143,8 +150,15 @@ def _for_the_stream(recognizer: Recognizer, config: PipelineConfig) -> Recognize
     """Whisper on the same loaded model with the stream's decoding (:func:`live_decoding`);
     another recognizer as it is."""
     if isinstance(recognizer, WhisperRecognizer):
-        return recognizer.with_config(live_decoding(config.recognize), first_window_only=True)
+        return _stream_twin(recognizer, live_decoding(config.recognize))
     return recognizer
+
+
+def _stream_twin(whisper: WhisperRecognizer, config: RecognizeConfig) -> WhisperRecognizer:
+    """A twin that decodes the first window only, loops cut short."""
+    return whisper.with_config(
+        config, first_window_only=True, max_tokens_per_s=_STREAM_TOKENS_PER_S
+    )
 
 
 def open_engine(
