@@ -374,6 +374,59 @@ def test_a_recognizer_stuck_in_a_loop_never_stalls_the_stream(
     )  # a step a second
 
 
+class LoopsWhenPrompted(FakeRecognizer):
+    """Hears a sentence of four words every two seconds, unless it is prompted: then it
+    repeats the prompt's words over and over (Whisper prompted with a sentence that the audio
+    says again does this)."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str | None] = []
+
+    def recognize(
+        self,
+        samples: npt.NDArray[np.float32],
+        on_progress: object = None,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+    ) -> Recognition:
+        self.prompts.append(prompt)
+        self.prompted = prompt is not None
+        return super().recognize(samples, on_progress, language=language, prompt=prompt)
+
+    def words(self, duration_s: float) -> tuple[Word, ...]:
+        if self.prompted:
+            times = np.arange(0.0, duration_s, 0.1)
+            return tuple(Word("again", Span(t, t + 0.05), 0.5) for t in times)
+        texts = ("we", "said", "it", "again.")
+        return tuple(
+            Word(texts[k % 4], Span(0.5 * k, 0.5 * k + 0.3), 0.9)
+            for k in range(int(duration_s / 0.5) - 1)
+        )
+
+
+def test_a_buffer_whose_recognition_looped_is_heard_again_without_the_prompt(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    recognizer = LoopsWhenPrompted()
+    clock = FedClock()
+    engine = LiveEngine(
+        live_models.pipeline,
+        LiveConfig(final_pass=False),
+        recognizer=recognizer,
+        window_diarizer=live_models.windows,
+        clock=clock,
+    )
+    run_simulated(engine, clock, [samples, samples])
+    prompted = [k for k, prompt in enumerate(recognizer.prompts) if prompt is not None]
+    assert prompted  # a new buffer is prompted with the final text before it
+    assert all(recognizer.prompts[k + 1] is None for k in prompted[:-1])  # once, then not
+    last_s = samples.shape[0] * 2 / 16_000
+    assert engine.committed[-1].word.end > last_s - 5.0  # words come to the end of the stream
+    assert all(c.word.text != "again" for c in engine.committed)
+
+
 class Slow(FakeRecognizer):
     """A recognizer whose every call costs ``cost_s`` on the stream's clock (a machine too
     slow for its model), hearing one word per call."""

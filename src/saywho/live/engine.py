@@ -158,6 +158,7 @@ class LiveEngine:
         self._renames: dict[str, str] = {}
         self._language = config.recognize.language
         self._buffer_start_s = 0.0  # Whisper hears the stream from here
+        self._looped_from_s: float | None = None  # the buffer whose recognition looped
         self._final: list[Word] = []  # text final, in order
         self._waiting: list[Word] = []  # final words waiting for their speaker
         self._hypothesis: tuple[Word, ...] = ()  # the last recognition after the final words
@@ -313,8 +314,13 @@ class LiveEngine:
         start_s = self._buffer_start_s
         samples = self._recording.samples(start_s, audio_end_s)
         # The prompt is the final text before the buffer: Whisper hears the rest again, and
-        # prompted with it too, skips or garbles it.
-        prompt = _tail_text(self._final, start_s + 0.01, _PROMPT_CHARS) or None
+        # prompted with it too, skips or garbles it. A buffer whose recognition looped is
+        # heard without it until the next cut: Whisper prompted with a sentence that the
+        # buffer says again goes on repeating it (one recognition without it, then prompted
+        # again: mixtures' live cpWER 10.3 % tiny.en, 14.0 % base, against 10.0 and 10.8 %).
+        prompt = None
+        if self._looped_from_s != start_s:
+            prompt = _tail_text(self._final, start_s + 0.01, _PROMPT_CHARS) or None
         recognition = self._recognizer.recognize(samples, language=self._language, prompt=prompt)
         if self._language is None and recognition.language is not None:
             self._language = recognition.language  # a stream keeps the language found first
@@ -328,6 +334,7 @@ class LiveEngine:
         final_end_s = self._final[-1].end if self._final else 0.0
         current = fresh_words(words, self._final, final_end_s)
         if len(current) > _MAX_WORDS_PER_S * (audio_end_s - max(final_end_s, start_s)) + 4:
+            self._looped_from_s = start_s
             return  # a repetition loop, not speech: dropped (the buffer is cut all the same)
         agreed = agreed_prefix(self._hypothesis, current)
         self._accept(current[:agreed])
