@@ -17,13 +17,16 @@ from saywho.device import resolve_device
 from saywho.errors import ConfigError, ModelError
 from saywho.types import SAMPLE_RATE, ModelInfo, Recognition, Span, Utterance, Word
 
-__all__ = ["WhisperRecognizer"]
+__all__ = ["WhisperRecognizer", "token_cap"]
 
-_MAX_NEW_TOKENS = 200
-"""A capped decoding never asks for more: Whisper's 448 tokens hold the prompt (at most 228)
-and the new ones."""
+_MAX_LENGTH = 448
+"""Whisper's tokens per decoding: the prompt's and the new ones."""
+_KEPT_PROMPT_TOKENS = 223
+"""faster-whisper keeps at most this many tokens of the prompt, and of the hotwords."""
 _SPARE_TOKENS = 16
 """A capped decoding may always make this many tokens (timestamps, a short word's pieces)."""
+_MOST_NEW_TOKENS = 200
+"""A capped decoding never asks for more (a 20 s buffer at 12 tokens a second would)."""
 
 
 class WhisperRecognizer:
@@ -57,7 +60,8 @@ class WhisperRecognizer:
         time there. Such a twin is for one thread at a time, and not for the batched pipeline.
 
         ``max_tokens_per_s``: a decoding of ``n`` seconds stops after ``max_tokens_per_s * n``
-        tokens (and a few spare, at most 200): a decoding that loops, repeating a phrase
+        tokens (and a few spare, at most 200; fewer where a long prompt leaves less room,
+        see :func:`token_cap`): a decoding that loops, repeating a phrase
         until Whisper's 448 tokens, costs several times a normal one, for words its caller
         drops anyway.
         """
@@ -113,7 +117,7 @@ class WhisperRecognizer:
         if self._tokens_per_s is not None:
             duration_s = samples.shape[0] / SAMPLE_RATE
             wanted = math.ceil(self._tokens_per_s * duration_s) + _SPARE_TOKENS
-            common["max_new_tokens"] = min(_MAX_NEW_TOKENS, wanted)
+            common["max_new_tokens"] = token_cap(wanted, common["initial_prompt"], config.hotwords)
         if self._first_window is not None:
             self._first_window.calls = 0  # a new decoding (it may detect the language first)
         if self._batched is not None:
@@ -136,6 +140,17 @@ class WhisperRecognizer:
             pass
         probability = None if language else float(info.language_probability)
         return Recognition(info.language, probability, tuple(u for u in utterances if u.words))
+
+
+def token_cap(wanted: int, prompt: str | None, hotwords: str | None) -> int:
+    """``wanted`` new tokens, or fewer where the prompt and hotwords may leave less room in
+    Whisper's 448 (faster-whisper refuses a decoding that asks for more): a token holds at
+    least one byte of text, and faster-whisper keeps at most 223 tokens of each."""
+    room = _MAX_LENGTH - 5  # the previous-text marker, the start sequence, no-timestamps
+    for text in (prompt, hotwords):
+        if text:
+            room -= min(_KEPT_PROMPT_TOKENS, len((" " + text.strip()).encode()))
+    return max(1, min(wanted, room, _MOST_NEW_TOKENS))
 
 
 class _SecondWindowError(Exception):
