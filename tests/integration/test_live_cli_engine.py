@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ from media import VOICES, conversation, silence, speech_samples, write_media
 from saywho import Pipeline, models
 from saywho.cli import main
 from saywho.config import EMBEDDING_MODEL, LiveConfig
+from saywho.engines import Recognizer
 from saywho.errors import ConfigError
 from saywho.identify.naming import Identification, VoicePrint
 from saywho.live import (
@@ -336,13 +338,28 @@ class FakeRecognizer:
         language: str | None = None,
         prompt: str | None = None,
     ) -> Recognition:
-        del on_progress, language, prompt
+        del on_progress, language
+        self.prompt = prompt
         duration_s = samples.shape[0] / 16_000
         words = self.words(duration_s)
         return Recognition("en", None, (Utterance(Span(0.0, duration_s), "", words),))
 
     def words(self, duration_s: float) -> tuple[Word, ...]:
         raise NotImplementedError
+
+
+def engine_on(
+    live_models: LiveModels, recognizer: Recognizer, clock: FedClock, **options: Any
+) -> LiveEngine:
+    """A live engine (no final pass) on ``recognizer`` and the test's window diarizer."""
+    return LiveEngine(
+        live_models.pipeline,
+        LiveConfig(final_pass=False),
+        recognizer=recognizer,
+        window_diarizer=live_models.windows,
+        clock=clock,
+        **options,
+    )
 
 
 class Looping(FakeRecognizer):
@@ -358,13 +375,7 @@ def test_a_recognizer_stuck_in_a_loop_never_stalls_the_stream(
     samples, _ = talk
     stream = np.concatenate([samples, samples, samples])  # about a minute of speech
     clock = FedClock()
-    engine = LiveEngine(
-        live_models.pipeline,
-        LiveConfig(final_pass=False),
-        recognizer=Looping(),
-        window_diarizer=live_models.windows,
-        clock=clock,
-    )
+    engine = engine_on(live_models, Looping(), clock)
     updates: list[LiveUpdate] = []
     run_simulated(engine, clock, [stream], on_update=updates.append)
     assert engine.committed == ()  # every recognition was a loop: none is shown
@@ -382,20 +393,9 @@ class LoopsWhenPrompted(FakeRecognizer):
     def __init__(self) -> None:
         self.prompts: list[str | None] = []
 
-    def recognize(
-        self,
-        samples: npt.NDArray[np.float32],
-        on_progress: object = None,
-        *,
-        language: str | None = None,
-        prompt: str | None = None,
-    ) -> Recognition:
-        self.prompts.append(prompt)
-        self.prompted = prompt is not None
-        return super().recognize(samples, on_progress, language=language, prompt=prompt)
-
     def words(self, duration_s: float) -> tuple[Word, ...]:
-        if self.prompted:
+        self.prompts.append(self.prompt)
+        if self.prompt is not None:
             times = np.arange(0.0, duration_s, 0.1)
             return tuple(Word("again", Span(t, t + 0.05), 0.5) for t in times)
         texts = ("we", "said", "it", "again.")
@@ -411,13 +411,7 @@ def test_a_buffer_whose_recognition_looped_is_heard_again_without_the_prompt(
     samples, _ = talk
     recognizer = LoopsWhenPrompted()
     clock = FedClock()
-    engine = LiveEngine(
-        live_models.pipeline,
-        LiveConfig(final_pass=False),
-        recognizer=recognizer,
-        window_diarizer=live_models.windows,
-        clock=clock,
-    )
+    engine = engine_on(live_models, recognizer, clock)
     run_simulated(engine, clock, [samples, samples])
     prompted = [k for k, prompt in enumerate(recognizer.prompts) if prompt is not None]
     assert prompted  # a new buffer is prompted with the final text before it
@@ -445,15 +439,7 @@ def slow_engine(live_models: LiveModels, fallback: Fallback) -> tuple[LiveEngine
     """An engine on a recognizer dearer than the longest step (4 s), with ``fallback``."""
     clock = FedClock()
     slow = Slow(clock, cost_s=5.0, name="big")
-    engine = LiveEngine(
-        live_models.pipeline,
-        LiveConfig(final_pass=False),
-        recognizer=slow,
-        window_diarizer=live_models.windows,
-        clock=clock,
-        concurrent=False,
-        fallback=fallback,
-    )
+    engine = engine_on(live_models, slow, clock, concurrent=False, fallback=fallback)
     return engine, clock, slow
 
 

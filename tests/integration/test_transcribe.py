@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +17,9 @@ from saywho import Audio, Pipeline, PipelineConfig, RecognizeConfig, Transcript
 from saywho.audio import decode
 from saywho.config import DiarizeConfig
 from saywho.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:
+    from saywho.asr.whisper import WhisperRecognizer
 
 EXPECTED = {re.sub(r"[^\w']", "", w.lower()) for w in SENTENCE.split()}
 
@@ -270,58 +274,55 @@ def test_batched_recognition_hears_what_sequential_hears() -> None:
         assert text.count("learn along the way") == 2
 
 
+SENTENCES = (
+    "The meeting moved to Thursday afternoon, after lunch.",
+    "Could you send me the numbers from last quarter?",
+    "Honestly, the old version was faster on my laptop.",
+    "I think we should leave before the rain starts.",
+)
+
+
+def greedy_whisper(pipeline: Pipeline) -> tuple[WhisperRecognizer, RecognizeConfig]:
+    """The pipeline's loaded Whisper and a greedy config for its twins."""
+    from saywho.asr.whisper import WhisperRecognizer
+
+    recognizer = pipeline.engines.recognizer
+    assert isinstance(recognizer, WhisperRecognizer)
+    greedy = RecognizeConfig(model="tiny.en", threads=recognizer.config.threads, beam_size=1)
+    return recognizer, greedy
+
+
+def words_heard(recognizer: WhisperRecognizer, samples: npt.NDArray[np.float32]) -> list[str]:
+    recognition = recognizer.recognize(samples, language="en")
+    return [w.text for u in recognition.utterances for w in u.words]
+
+
 def test_a_first_window_only_twin_decodes_a_prefix_of_what_the_model_decodes(
     tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    from saywho.asr.whisper import WhisperRecognizer
-
-    recognizer = tiny_pipeline.engines.recognizer
-    assert isinstance(recognizer, WhisperRecognizer)
-    sentences = [
-        "The meeting moved to Thursday afternoon, after lunch.",
-        "Could you send me the numbers from last quarter?",
-        "Honestly, the old version was faster on my laptop.",
-        "I think we should leave before the rain starts.",
-    ]
-    parts = [np.concatenate([speech_samples(s, tmp_path), silence(0.4)]) for s in sentences]
+    recognizer, greedy = greedy_whisper(tiny_pipeline)
+    parts = [np.concatenate([speech_samples(s, tmp_path), silence(0.4)]) for s in SENTENCES]
     # Cut inside a sentence just under 30 s: tiny.en then usually stops before the cut words
     # and faster-whisper decodes a second window for them; the twin does not.
     samples = np.concatenate([silence(0.3), *parts, *parts, *parts])[: round(28.8 * 16_000)]
-    greedy = RecognizeConfig(model="tiny.en", threads=recognizer.config.threads, beam_size=1)
     plain = recognizer.with_config(greedy)
     twin = recognizer.with_config(greedy, first_window_only=True)
-
-    def words(r: WhisperRecognizer) -> list[str]:
-        return [w.text for u in r.recognize(samples, language="en").utterances for w in u.words]
-
-    full = words(plain)
+    full = words_heard(plain, samples)
     for _ in range(2):  # every decoding starts afresh
-        first = words(twin)
+        first = words_heard(twin, samples)
         assert len(first) >= 30
         assert first == full[: len(first)]
-    assert words(plain) == full  # the loaded model itself is untouched
+    assert words_heard(plain, samples) == full  # the loaded model itself is untouched
 
 
 def test_a_twin_with_a_token_rate_stops_decoding_there(
     tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    from saywho.asr.whisper import WhisperRecognizer
-
-    recognizer = tiny_pipeline.engines.recognizer
-    assert isinstance(recognizer, WhisperRecognizer)
-    sentences = [
-        "Could you send me the numbers from last quarter?",
-        "Honestly, the old version was faster on my laptop.",
-        "I think we should leave before the rain starts.",
-    ]
-    samples = np.concatenate([speech_samples(s, tmp_path) for s in sentences])
-    greedy = RecognizeConfig(model="tiny.en", threads=recognizer.config.threads, beam_size=1)
-
-    def words(r: WhisperRecognizer) -> list[str]:
-        return [w.text for u in r.recognize(samples, language="en").utterances for w in u.words]
-
-    full = words(recognizer.with_config(greedy, first_window_only=True))
-    capped = words(recognizer.with_config(greedy, first_window_only=True, max_tokens_per_s=1.0))
+    recognizer, greedy = greedy_whisper(tiny_pipeline)
+    samples = np.concatenate([speech_samples(s, tmp_path) for s in SENTENCES[1:]])
+    full = words_heard(recognizer.with_config(greedy, first_window_only=True), samples)
+    capped_twin = recognizer.with_config(greedy, first_window_only=True, max_tokens_per_s=1.0)
+    capped = words_heard(capped_twin, samples)
     duration_s = samples.shape[0] / 16_000
     assert len(full) >= 25 and duration_s < 12.0
     # at most 1 token a second and 16 spare: fewer tokens than that many words
