@@ -23,9 +23,21 @@ def git_commit() -> str:
     return _git("rev-parse", "--short", "HEAD").strip() or "unknown"
 
 
-def git_state() -> str:
-    """The commit measured, and the source files that differ from it."""
+def _state() -> str:
     changed = _git("status", "--porcelain", "--", "src").splitlines()
     dirty = ", ".join(line[3:] for line in changed if line)
     suffix = f", with uncommitted changes in {dirty}" if dirty else ", clean src/"
     return f"git {git_commit()}{suffix}"
+
+
+_AT_START = _state()  # a benchmark imports this module when it starts, before it loads src/
+
+
+def git_state() -> str:
+    """The commit measured, and the source files that differ from it: as they were when the
+    benchmark started (its process had loaded them then), and as they are now if that differs
+    (commits made during a long run)."""
+    now = _state()
+    if now == _AT_START:
+        return _AT_START
+    return f"{_AT_START} when the run started ({now} when this report was written)"
