@@ -266,9 +266,9 @@ class Stretches:
 
 
 def _average_linkage(prints: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """The average-linkage tree of ``prints`` (n ≥ 2, dim) under cosine distance."""
-    unit = prints / np.maximum(np.linalg.norm(prints, axis=1, keepdims=True), 1e-12)
-    tree: npt.NDArray[np.float64] = linkage(cosine_distances(unit), method="average")
+    """The average-linkage tree of ``prints`` (n ≥ 2, dim) under cosine distance (which
+    scales each print to unit length itself)."""
+    tree: npt.NDArray[np.float64] = linkage(cosine_distances(prints), method="average")
     return tree
 
 
