@@ -330,6 +330,33 @@ def test_a_twin_with_a_token_rate_stops_decoding_there(
     assert capped[:-1] == full[: len(capped) - 1]  # the last word may have been cut short
 
 
+def test_a_short_buffer_heard_in_a_short_window_gives_the_same_words_and_times(
+    tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    recognizer, greedy = greedy_whisper(tiny_pipeline)
+    samples = np.concatenate([speech_samples(s, tmp_path) for s in SENTENCES[:3]])
+    assert samples.shape[0] / 16_000 < 13.0
+    long_twin = recognizer.with_config(greedy, first_window_only=True)
+    short_twin = recognizer.with_config(greedy, first_window_only=True, short_window_s=15.0)
+    heard = [long_twin.recognize(samples, language="en")]
+    heard.append(short_twin.recognize(samples, language="en"))
+    words = [[w for u in recognition.utterances for w in u.words] for recognition in heard]
+    assert len(words[0]) >= 20
+    assert [w.text for w in words[1]] == [w.text for w in words[0]]
+    for short, long in zip(words[1], words[0], strict=True):
+        assert short.span is not None and long.span is not None
+        assert abs(short.span.start - long.span.start) < 0.2
+        assert abs(short.span.end - long.span.end) < 0.2
+
+
+def test_a_short_window_is_for_a_first_window_only_twin(tiny_pipeline: Pipeline) -> None:
+    recognizer, greedy = greedy_whisper(tiny_pipeline)
+    with pytest.raises(ConfigError, match="first window only"):
+        recognizer.with_config(greedy, short_window_s=15.0)
+    with pytest.raises(ConfigError, match="at most 30 s"):
+        recognizer.with_config(greedy, first_window_only=True, short_window_s=40.0)
+
+
 def test_a_first_window_only_twin_detects_the_language_at_every_call(
     base_pipeline: Pipeline, tmp_path: Path
 ) -> None:

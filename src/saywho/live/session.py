@@ -75,6 +75,11 @@ _STREAM_TOKENS_PER_S = 12.0
 runs to Whisper's 448 tokens: base on 2 cores spent 2.8 s on such a step instead of 0.6 s,
 and fell back to tiny.en."""
 
+_STREAM_WINDOW_S = 15.0
+"""A stream's buffer of up to 13 s is encoded padded to 15 s rather than 30 s: base's encoder
+takes 84 ms on 2 cores for 15 s and 384 ms for 30 s. It put base's median delay on a 5.5-minute
+real-time run from 3.2 s to 2.4 s (see docs/live.md)."""
+
 
 def live_decoding(config: RecognizeConfig) -> RecognizeConfig:
     """Whisper decodes the stream greedily, once: a beam of 5 and the retries at higher
@@ -155,9 +160,13 @@ def _for_the_stream(recognizer: Recognizer, config: PipelineConfig) -> Recognize
 
 
 def _stream_twin(whisper: WhisperRecognizer, config: RecognizeConfig) -> WhisperRecognizer:
-    """A twin that decodes the first window only, loops cut short."""
+    """A twin that decodes the first window only, loops cut short, short buffers encoded in a
+    short window."""
     return whisper.with_config(
-        config, first_window_only=True, max_tokens_per_s=_STREAM_TOKENS_PER_S
+        config,
+        first_window_only=True,
+        max_tokens_per_s=_STREAM_TOKENS_PER_S,
+        short_window_s=_STREAM_WINDOW_S,
     )
 
 
