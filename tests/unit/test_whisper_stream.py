@@ -1,5 +1,5 @@
 """A stream's Whisper twin: how many new tokens a capped decoding may ask for, and how much
-of faster-whisper's 30 s of features a short buffer has encoded."""
+of faster-whisper's 30 s of features a short buffer has encoded, padded with what."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from saywho.asr.whisper import _FirstWindow, _SecondWindowError, token_cap
+from saywho.asr.whisper import _FirstWindow, _SecondWindowError, silent_padding, token_cap
 
 
 def test_a_short_prompt_leaves_the_wanted_tokens_up_to_200() -> None:
@@ -73,3 +73,29 @@ def test_each_decoding_encodes_one_window_only() -> None:
         with pytest.raises(_SecondWindowError):
             window(_FEATURES)
     assert encoder.shapes == [(1, 80, 1500), (1, 80, 3000)]
+
+
+def test_the_padding_after_the_content_is_silence_2_below_its_peak() -> None:
+    features = np.zeros((1, 3, 8), dtype=np.float32)  # faster-whisper's padding: zeros
+    features[0, :, :5] = [[0.1, 0.5, 0.2, 0.3, 0.4], [0.9, 1.25, 0.0, -0.2, 0.3], [0.0] * 5]
+    padded = silent_padding(features, 5)
+    np.testing.assert_array_equal(padded[..., :5], features[..., :5])
+    np.testing.assert_allclose(padded[..., 5:], np.full((1, 3, 3), 1.25 - 2.0))
+    assert not features[..., 5:].any()  # the caller's features are left as they were
+
+
+@pytest.mark.parametrize("content_frames", [0, 8, 9])
+def test_features_without_padding_are_left_alone(content_frames: int) -> None:
+    features = np.arange(16, dtype=np.float32).reshape(2, 8)
+    assert silent_padding(features, content_frames) is features
+
+
+def test_a_first_window_is_encoded_with_silence_after_the_buffer() -> None:
+    encoder = _Encoder()
+    window = _FirstWindow(encoder, short_window_s=15.0)
+    window.start(3.0)  # 300 frames of audio
+    features = np.zeros((1, 80, 3000), dtype=np.float32)
+    features[..., :300] = 1.5
+    encoded = window(features)
+    assert encoded.shape == (1, 80, 1500)
+    assert (encoded[..., :300] == 1.5).all() and (encoded[..., 300:] == -0.5).all()
