@@ -77,8 +77,8 @@ and fell back to tiny.en."""
 
 _STREAM_WINDOW_S = 15.0
 """A stream's buffer of up to 13 s is encoded padded to 15 s rather than 30 s: base's encoder
-takes 84 ms on 2 cores for 15 s and 384 ms for 30 s. It put base's median delay on a 5.5-minute
-real-time run from 3.2 s to 2.4 s (see docs/live.md)."""
+takes 84 ms on 2 cores for 15 s and 384 ms for 30 s. It put base's median delay on a 10.5-minute
+real-time run from 3.9 s to 2.4 s (see docs/live.md)."""
 
 
 def live_decoding(config: RecognizeConfig) -> RecognizeConfig:
