@@ -133,12 +133,12 @@ class WhisperRecognizer:
             "hotwords": config.hotwords,
             "word_timestamps": True,
         }
+        duration_s = samples.shape[0] / SAMPLE_RATE
         if self._tokens_per_s is not None:
-            duration_s = samples.shape[0] / SAMPLE_RATE
             wanted = math.ceil(self._tokens_per_s * duration_s) + _SPARE_TOKENS
             common["max_new_tokens"] = token_cap(wanted, common["initial_prompt"], config.hotwords)
         if self._first_window is not None:  # a new decoding (it may detect the language first)
-            self._first_window.start(samples.shape[0] / SAMPLE_RATE)
+            self._first_window.start(duration_s)
         if self._batched is not None:
             # The batched pipeline needs windows of at most 30 s cut at pauses: its own VAD
             # makes them (on speech only, where ours ran first).
