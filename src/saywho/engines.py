@@ -22,6 +22,7 @@ from saywho.types import Audio, Diarization, ModelInfo, Recognition, Span, Stage
 
 __all__ = [
     "Engines",
+    "LanguageDetector",
     "Recognizer",
     "SpeakerDiarizer",
     "SpeechDetector",
@@ -62,6 +63,14 @@ class Recognizer(Protocol):
     ) -> Recognition:
         """What is said in 16 kHz ``samples``, on their clock; ``on_progress(done_s)``;
         ``language`` and ``prompt`` (the text before) override the configured ones."""
+        ...
+
+
+class LanguageDetector(Protocol):
+    """Which language is spoken (Whisper's detection, on its 30 s window)."""
+
+    def detect_language(self, samples: npt.NDArray[np.float32]) -> tuple[str, float]:
+        """The language of the first 30 s of 16 kHz ``samples`` and its probability."""
         ...
 
 

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -486,3 +487,61 @@ def test_a_stream_on_base_falls_back_to_tiny_en_loaded_once(
     assert smaller.info.name == "tiny.en"
     recognition = smaller.recognize(samples[: 16_000 * 8], language="en")
     assert any(u.words for u in recognition.utterances)
+
+
+class Languages(FakeRecognizer):
+    """Hears a word a second, and notes the language it was asked for; as a detector, hears
+    German in less than 10 s of audio and English in more (base did this on an AMI meeting)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str | None] = []
+        self.detected_on_s: list[float] = []
+
+    def recognize(
+        self,
+        samples: npt.NDArray[np.float32],
+        on_progress: object = None,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+    ) -> Recognition:
+        self.asked.append(language)
+        return super().recognize(samples, on_progress, language=language, prompt=prompt)
+
+    def words(self, duration_s: float) -> tuple[Word, ...]:
+        return tuple(Word("word", Span(t, t + 0.4), 0.9) for t in np.arange(0.2, duration_s, 1.0))
+
+    def detect_language(self, samples: npt.NDArray[np.float32]) -> tuple[str, float]:
+        self.detected_on_s.append(samples.shape[0] / 16_000)
+        return ("de", 0.9) if samples.shape[0] < 10 * 16_000 else ("en", 0.8)
+
+
+def test_the_language_is_detected_again_as_the_speech_doubles_and_fixed_at_30_s(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    stream = np.concatenate([samples, samples, samples])  # about a minute of speech
+    recognizer = Languages()
+    clock = FedClock()
+    engine = engine_on(live_models, recognizer, clock, languages=recognizer)
+    run_simulated(engine, clock, [stream])
+    lengths = recognizer.detected_on_s
+    assert lengths[-1] == pytest.approx(30.0, abs=0.01)  # then fixed: detected no more
+    assert len(lengths) <= 6
+    assert all(later >= 2 * earlier - 0.01 for earlier, later in pairwise(lengths[:-1]))
+    asked = recognizer.asked
+    assert "de" in asked and asked[-1] == "en"
+    switched = asked.index("en")
+    assert set(asked[switched:]) == {"en"}  # English from the first guess on 10 s or more
+    assert engine.finish().language == "en"
+
+
+def test_without_a_detector_the_language_found_first_is_kept(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    recognizer = Languages()
+    clock = FedClock()
+    run_simulated(engine_on(live_models, recognizer, clock), clock, [samples])
+    assert recognizer.asked[0] is None and set(recognizer.asked[1:]) == {"en"}
+    assert recognizer.detected_on_s == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -14,12 +13,10 @@ import pytest
 import saywho
 from media import SENTENCE, resample, silence, speech_samples, tone, write_media
 from saywho import Audio, Pipeline, PipelineConfig, RecognizeConfig, Transcript
+from saywho.asr.whisper import WhisperRecognizer
 from saywho.audio import decode
 from saywho.config import DiarizeConfig
 from saywho.errors import ConfigError, ModelError
-
-if TYPE_CHECKING:
-    from saywho.asr.whisper import WhisperRecognizer
 
 EXPECTED = {re.sub(r"[^\w']", "", w.lower()) for w in SENTENCE.split()}
 
@@ -193,6 +190,29 @@ def test_base_detects_german(base_pipeline: Pipeline, tmp_path: Path) -> None:
     transcript = base_pipeline.transcribe(write_media(tmp_path / "de.wav", german))
     assert transcript.language == "de"
     assert "morgen" in transcript.text.lower()
+
+
+def test_detect_language_on_a_sentence_and_past_30_s(
+    base_pipeline: Pipeline,
+    tiny_pipeline: Pipeline,
+    tmp_path: Path,
+    speech: npt.NDArray[np.float32],
+) -> None:
+    german = speech_samples(
+        "Guten Morgen. Heute ist das Wetter sehr schön, "
+        "und wir gehen zusammen in den Park spazieren.",
+        tmp_path,
+        voice="de",
+    )
+    base = base_pipeline.engines.recognizer
+    tiny = tiny_pipeline.engines.recognizer
+    assert isinstance(base, WhisperRecognizer) and isinstance(tiny, WhisperRecognizer)
+    assert base.detect_language(german)[0] == "de"
+    language, probability = base.detect_language(speech)
+    assert language == "en" and 0.5 < probability <= 1.0
+    long = np.concatenate([speech] * (1 + 40 * 16_000 // speech.shape[0]))  # past 30 s
+    assert base.detect_language(long)[0] == "en"
+    assert tiny.detect_language(german) == ("en", 1.0)  # English-only: nothing to detect
 
 
 def test_forced_language_and_translate_task(

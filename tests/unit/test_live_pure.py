@@ -15,6 +15,7 @@ from saywho.diarize.reconstruct import FrameGrid
 from saywho.errors import ConfigError
 from saywho.identify.naming import VoicePrint
 from saywho.live.agreement import agreed_prefix, fresh_words, word_key
+from saywho.live.language import StreamLanguage
 from saywho.live.lines import LineBuilder
 from saywho.live.mapping import live_labels
 from saywho.live.recording import Recording
@@ -424,3 +425,28 @@ def test_without_a_file_the_recording_returns_the_whole_audio() -> None:
 def test_live_settings_out_of_range_are_refused(changes: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         LiveConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_a_stream_language_is_guessed_as_the_audio_doubles_and_fixed_at_30_s() -> None:
+    language = StreamLanguage.configured(None)
+    assert language.due(0.5) is None  # too little to tell
+    assert language.due(1.2) == 1.2
+    language.detected("de", 1.2)
+    assert language.due(2.3) is None and language.due(2.4) == 2.4
+    language.detected("en", 2.4)
+    assert (language.language, language.fixed) == ("en", False)
+    assert language.due(4.7) is None
+    assert language.due(45.0) == 30.0  # a long step: straight to the whole window
+    language.detected("en", 30.0)
+    assert language.fixed and language.due(90.0) is None
+
+
+def test_a_configured_or_found_stream_language_is_fixed() -> None:
+    given = StreamLanguage.configured("fr")
+    assert given.fixed and given.due(5.0) is None
+    found = StreamLanguage.configured(None)
+    found.found(None)
+    assert found.language is None and not found.fixed
+    found.found("de")
+    found.found("en")
+    assert (found.language, found.fixed) == ("de", True)

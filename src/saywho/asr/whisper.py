@@ -45,6 +45,7 @@ class WhisperRecognizer:
         self.info: ModelInfo = source.info
         self.config = config
         self._model = _load(source, config)
+        self._loaded = self._model  # a twin's _model may encode differently; this one never
         self._first_window: _FirstWindow | None = None
         self._tokens_per_s: float | None = None
         self._batched = _batched(self._model) if config.batch_size is not None else None
@@ -92,6 +93,7 @@ class WhisperRecognizer:
         twin.info = self.info
         twin.config = config
         twin._model = self._model
+        twin._loaded = self._loaded
         twin._first_window = None
         twin._tokens_per_s = max_tokens_per_s
         if first_window_only:
@@ -159,6 +161,24 @@ class WhisperRecognizer:
             pass
         probability = None if language else float(info.language_probability)
         return Recognition(info.language, probability, tuple(u for u in utterances if u.words))
+
+    def detect_language(self, samples: npt.NDArray[np.float32]) -> tuple[str, float]:
+        """The language spoken in the first 30 s of 16 kHz ``samples``, and its probability
+        (English-only models: ``("en", 1.0)``). Shorter audio is padded with silence."""
+        model = self._loaded
+        if not model.model.is_multilingual:
+            return "en", 1.0
+        window = model.feature_extractor.nb_max_frames
+        features = model.feature_extractor(samples[: model.feature_extractor.n_samples])
+        content_frames = min(window, round(samples.shape[0] / SAMPLE_RATE * _FRAMES_PER_S))
+        features = features[..., :window]
+        if features.shape[-1] < window:
+            padding = [(0, 0)] * (features.ndim - 1) + [(0, window - features.shape[-1])]
+            features = np.pad(features, padding)
+        language, probability, _ = model.detect_language(
+            features=silent_padding(features, content_frames)
+        )
+        return str(language), float(probability)
 
 
 def token_cap(wanted: int, prompt: str | None, hotwords: str | None) -> int:

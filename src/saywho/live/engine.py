@@ -30,10 +30,11 @@ import numpy.typing as npt
 
 from saywho.config import LiveConfig
 from saywho.diarize.segment import FRAME_STEP_SAMPLES, GRID, WINDOW_SAMPLES
-from saywho.engines import Recognizer, SpeechDetector
+from saywho.engines import LanguageDetector, Recognizer, SpeechDetector
 from saywho.identify.match import DEFAULT_THRESHOLD
 from saywho.identify.naming import Identification, relabel, with_names
 from saywho.live.agreement import agreed_prefix, fresh_words
+from saywho.live.language import StreamLanguage
 from saywho.live.mapping import live_labels
 from saywho.live.recording import Recording
 from saywho.live.tails import recheck_tails
@@ -116,10 +117,13 @@ class LiveEngine:
         recording: Path | None = None,
         concurrent: bool = True,
         fallback: Fallback | None = None,
+        languages: LanguageDetector | None = None,
     ) -> None:
         """``pipeline`` does the final pass (and lends its VAD); ``recognizer`` recognizes the
         stream (the pipeline's Whisper with faster decoding settings, say); ``fallback``
-        replaces it when the machine cannot keep up."""
+        replaces it when the machine cannot keep up; ``languages`` finds the stream's language
+        when the config gives none (see :mod:`saywho.live.language`; without it, the language
+        the recognizer found first is kept)."""
         config = pipeline.config
         self.config = config
         self.pipeline = pipeline
@@ -156,7 +160,8 @@ class LiveEngine:
         self._labels: dict[int, str] = {}
         self._folded: set[int] = set()  # speakers merged into older ones, timeline folded
         self._renames: dict[str, str] = {}
-        self._language = config.recognize.language
+        self._language = StreamLanguage.configured(config.recognize.language)
+        self._languages = languages
         self._buffer_start_s = 0.0  # Whisper hears the stream from here
         self._looped_from_s: float | None = None  # the buffer whose recognition looped
         self._final: list[Word] = []  # text final, in order
@@ -269,9 +274,10 @@ class LiveEngine:
         self._cut(audio_end_s)  # whatever Whisper made of it: a stalled buffer moves on
         if diarizing is not None:
             self._place(diarizing.result())
-        self._recording.release(
-            min(self._buffer_start_s, self._vad_to_s - _CONTEXT_S, audio_end_s - _WINDOW_S)
-        )
+        kept_s = [self._buffer_start_s, self._vad_to_s - _CONTEXT_S, audio_end_s - _WINDOW_S]
+        if self._languages is not None and not self._language.fixed:
+            kept_s.append(self._speech.onset_s or audio_end_s)  # to detect the language on
+        self._recording.release(min(kept_s))
 
     def last_update(self) -> LiveUpdate:
         """The state now, with nothing newly committed (after :meth:`finish` too)."""
@@ -321,9 +327,11 @@ class LiveEngine:
         prompt = None
         if self._looped_from_s != start_s:
             prompt = _tail_text(self._final, start_s + 0.01, _PROMPT_CHARS) or None
-        recognition = self._recognizer.recognize(samples, language=self._language, prompt=prompt)
-        if self._language is None and recognition.language is not None:
-            self._language = recognition.language  # a stream keeps the language found first
+        self._guess_language(audio_end_s)
+        language = self._language.language
+        recognition = self._recognizer.recognize(samples, language=language, prompt=prompt)
+        if self._languages is None:
+            self._language.found(recognition.language)  # a stream keeps the language found first
         words = [
             dataclasses.replace(w, span=w.span.shift(start_s))
             for u in recognition.utterances
@@ -340,6 +348,17 @@ class LiveEngine:
         self._accept(current[:agreed])
         self._hypothesis = current[agreed:]
         self._recognized_to_s = audio_end_s
+
+    def _guess_language(self, audio_end_s: float) -> None:
+        """Detect the language again on the audio from the first speech, if it is due."""
+        onset_s = self._speech.onset_s
+        if self._languages is None or onset_s is None:
+            return
+        heard_s = self._language.due(audio_end_s - onset_s)
+        if heard_s is not None:
+            samples = self._recording.samples(onset_s, onset_s + heard_s)
+            language, _ = self._languages.detect_language(samples)
+            self._language.detected(language, heard_s)
 
     def _accept(self, words: Sequence[Word]) -> None:
         """``words`` are final: they wait for their speaker."""
@@ -476,9 +495,14 @@ class LiveEngine:
         fallback = self._fallback
         if fallback is None:
             return
-        if fallback.languages is not None and self._language not in (None, *fallback.languages):
-            return
+        language = self._language
+        if language.language is not None and not (
+            fallback.languages is None
+            or (language.fixed and language.language in fallback.languages)
+        ):
+            return  # a stream in another language, or perhaps (not fixed yet)
         self._fallback = None
+        self._languages = None  # the fallback's own language, if none was found yet
         self._recognizer = fallback.load()
         self._fell_back = fallback.model
         self._slow_steps = 0
@@ -527,7 +551,7 @@ class LiveEngine:
         return Transcript(
             source=str(audio) if isinstance(audio, Path) else "live",
             duration_s=self.heard_s,
-            language=self._language,
+            language=self._language.language,
             language_probability=None,
             utterances=speaker_runs(utterances, gap_s=self.config.write.utterance_gap_s),
             config=self.config,
@@ -576,6 +600,11 @@ class _SpeechMap:
 
     def __init__(self) -> None:
         self._spans: list[Span] = []
+
+    @property
+    def onset_s(self) -> float | None:
+        """Where the first speech starts (``None``: none found yet)."""
+        return self._spans[0].start if self._spans else None
 
     def add(self, span: Span) -> None:
         if self._spans and span.start <= self._spans[-1].end:

@@ -188,6 +188,7 @@ def open_engine(
         voices=voices,
         recording=recording,
         fallback=models.fallback,
+        languages=models.recognizer if isinstance(models.recognizer, WhisperRecognizer) else None,
     )
 
 
