@@ -275,8 +275,9 @@ class LiveEngine:
         if diarizing is not None:
             self._place(diarizing.result())
         kept_s = [self._buffer_start_s, self._vad_to_s - _CONTEXT_S, audio_end_s - _WINDOW_S]
-        if self._languages is not None and not self._language.fixed:
-            kept_s.append(self._speech.onset_s or audio_end_s)  # to detect the language on
+        onset_s = self._speech.onset_s
+        if self._languages is not None and not self._language.fixed and onset_s is not None:
+            kept_s.append(onset_s)  # the language is detected on the audio from there
         self._recording.release(min(kept_s))
 
     def last_update(self) -> LiveUpdate:
