@@ -360,6 +360,8 @@ class LiveEngine:
         it: heard on their own (Whisper ends a decoding now and then with seconds of speech
         left; the words waited for a later step that heard them)."""
         last_s = words[-1].end if words else start_s
+        if audio_end_s - last_s < _UNHEARD_S:
+            return []
         if self._speech.speech_s(Span(last_s, audio_end_s)) < _UNHEARD_S:
             return []
         samples = self._recording.samples(last_s, audio_end_s)
