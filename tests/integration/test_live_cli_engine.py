@@ -547,26 +547,3 @@ def test_without_a_detector_the_language_found_first_is_kept(
     run_simulated(engine_on(live_models, recognizer, clock), clock, [samples])
     assert recognizer.asked[0] is None and set(recognizer.asked[1:]) == {"en"}
     assert recognizer.detected_on_s == []
-
-
-class StopsShort(FakeRecognizer):
-    """Hears a word every half second, "done." every fourth, but only in the first 4 s of
-    what it is given (Whisper ends a decoding early now and then)."""
-
-    def words(self, duration_s: float) -> tuple[Word, ...]:
-        times = np.arange(0.1, min(duration_s, 4.0) - 0.3, 0.5)
-        return tuple(
-            Word("done." if k % 4 == 3 else "word", Span(t, t + 0.3), 0.9)
-            for k, t in enumerate(times)
-        )
-
-
-def test_speech_whisper_stopped_short_of_is_heard_on_its_own(
-    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
-) -> None:
-    samples, _ = talk
-    clock = FedClock()
-    engine = engine_on(live_models, StopsShort(), clock)
-    run_simulated(engine, clock, [samples, samples])
-    waits = [c.committed_s - c.word.end for c in engine.committed]
-    assert np.percentile(waits, 90) < 4.0  # not waiting for the buffer to be cut

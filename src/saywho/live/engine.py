@@ -57,8 +57,6 @@ _CONTEXT_S = 0.5
 _WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE
 _EPSILON_S = 1e-6
 """Stream times a step apart may differ from the step by float rounding."""
-_UNHEARD_S = 3.0
-"""Speech after a recognition's last word, at least this long, is recognized on its own."""
 _MAX_WORDS_PER_S = 6.0
 """More words than this per second of new audio is Whisper looping, not anyone talking."""
 _SLOW_STEPS = 3
@@ -342,7 +340,6 @@ class LiveEngine:
             if w.span is not None
         ]
         words = [w for w in words if w.span is not None and w.span.end <= audio_end_s + 0.5]
-        words.extend(self._rest(words, start_s, audio_end_s, language))
         final_end_s = self._final[-1].end if self._final else 0.0
         current = fresh_words(words, self._final, final_end_s)
         if len(current) > _MAX_WORDS_PER_S * (audio_end_s - max(final_end_s, start_s)) + 4:
@@ -352,27 +349,6 @@ class LiveEngine:
         self._accept(current[:agreed])
         self._hypothesis = current[agreed:]
         self._recognized_to_s = audio_end_s
-
-    def _rest(
-        self, words: Sequence[Word], start_s: float, audio_end_s: float, language: str | None
-    ) -> list[Word]:
-        """The words of the speech after the last of ``words``, when Whisper stopped short of
-        it: heard on their own (Whisper ends a decoding now and then with seconds of speech
-        left; the words waited for a later step that heard them)."""
-        last_s = words[-1].end if words else start_s
-        if audio_end_s - last_s < _UNHEARD_S:
-            return []
-        if self._speech.speech_s(Span(last_s, audio_end_s)) < _UNHEARD_S:
-            return []
-        samples = self._recording.samples(last_s, audio_end_s)
-        prompt = " ".join(w.text for w in (*self._final, *words)[-40:])[-_PROMPT_CHARS:]
-        rest = self._recognizer.recognize(samples, language=language, prompt=prompt or None)
-        return [
-            dataclasses.replace(w, span=w.span.shift(last_s))
-            for u in rest.utterances
-            for w in u.words
-            if w.span is not None and last_s + w.span.end <= audio_end_s + 0.5
-        ]
 
     def _guess_language(self, audio_end_s: float) -> None:
         """Detect the language again on the audio from the first speech, if it is due."""
@@ -637,15 +613,6 @@ class _SpeechMap:
             self._spans[-1] = Span(min(last.start, span.start), max(last.end, span.end))
         else:
             self._spans.append(span)
-
-    def speech_s(self, span: Span) -> float:
-        """Seconds of speech found inside ``span``."""
-        total = 0.0
-        for region in reversed(self._spans):
-            if region.end <= span.start:
-                break
-            total += max(0.0, min(region.end, span.end) - max(region.start, span.start))
-        return total
 
     def overlaps(self, span: Span) -> bool:
         for region in reversed(self._spans):
