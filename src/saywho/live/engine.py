@@ -501,7 +501,7 @@ class LiveEngine:
             fallback.languages is None
             or (language.fixed and language.language in fallback.languages)
         ):
-            return  # a stream in another language, or perhaps (not fixed yet)
+            return  # a stream in another language, or in one not fixed yet
         self._fallback = None
         self._languages = None  # the fallback's own language, if none was found yet
         self._recognizer = fallback.load()
