@@ -339,8 +339,8 @@ class FakeRecognizer:
         language: str | None = None,
         prompt: str | None = None,
     ) -> Recognition:
-        del on_progress, language
-        self.prompt = prompt
+        del on_progress
+        self.language, self.prompt = language, prompt
         duration_s = samples.shape[0] / 16_000
         words = self.words(duration_s)
         return Recognition("en", None, (Utterance(Span(0.0, duration_s), "", words),))
@@ -497,18 +497,8 @@ class Languages(FakeRecognizer):
         self.asked: list[str | None] = []
         self.detected_on_s: list[float] = []
 
-    def recognize(
-        self,
-        samples: npt.NDArray[np.float32],
-        on_progress: object = None,
-        *,
-        language: str | None = None,
-        prompt: str | None = None,
-    ) -> Recognition:
-        self.asked.append(language)
-        return super().recognize(samples, on_progress, language=language, prompt=prompt)
-
     def words(self, duration_s: float) -> tuple[Word, ...]:
+        self.asked.append(self.language)
         return tuple(Word("word", Span(t, t + 0.4), 0.9) for t in np.arange(0.2, duration_s, 1.0))
 
     def detect_language(self, samples: npt.NDArray[np.float32]) -> tuple[str, float]:
