@@ -165,16 +165,14 @@ class WhisperRecognizer:
     def detect_language(self, samples: npt.NDArray[np.float32]) -> tuple[str, float]:
         """The language spoken in the first 30 s of 16 kHz ``samples``, and its probability
         (English-only models: ``("en", 1.0)``). Shorter audio is padded with silence."""
+        from faster_whisper.audio import pad_or_trim
+
         model = self._loaded
         if not model.model.is_multilingual:
             return "en", 1.0
-        window = model.feature_extractor.nb_max_frames
-        features = model.feature_extractor(samples[: model.feature_extractor.n_samples])
-        content_frames = min(window, round(samples.shape[0] / SAMPLE_RATE * _FRAMES_PER_S))
-        features = features[..., :window]
-        if features.shape[-1] < window:
-            padding = [(0, 0)] * (features.ndim - 1) + [(0, window - features.shape[-1])]
-            features = np.pad(features, padding)
+        extractor = model.feature_extractor
+        features = pad_or_trim(extractor(samples[: extractor.n_samples]), extractor.nb_max_frames)
+        content_frames = round(min(samples.shape[0], extractor.n_samples) / extractor.hop_length)
         language, probability, _ = model.detect_language(
             features=silent_padding(features, content_frames)
         )
