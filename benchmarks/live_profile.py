@@ -96,7 +96,7 @@ def profile(model: str, minutes: float, threads: int, eval_dir: Path) -> str:
         window_diarizer=models.windows,
         clock=clock,
         concurrent=False,
-        languages=models.recognizer if isinstance(models.recognizer, WhisperRecognizer) else None,
+        languages=models.languages,
     )
     timers.wrap(engine._tracker, "assign", "tracker")
     steps = 0

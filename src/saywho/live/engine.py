@@ -275,9 +275,8 @@ class LiveEngine:
         if diarizing is not None:
             self._place(diarizing.result())
         kept_s = [self._buffer_start_s, self._vad_to_s - _CONTEXT_S, audio_end_s - _WINDOW_S]
-        onset_s = self._speech.onset_s
-        if self._languages is not None and not self._language.fixed and onset_s is not None:
-            kept_s.append(onset_s)  # the language is detected on the audio from there
+        if (onset_s := self._language_from_s()) is not None:
+            kept_s.append(onset_s)
         self._recording.release(min(kept_s))
 
     def last_update(self) -> LiveUpdate:
@@ -350,9 +349,16 @@ class LiveEngine:
         self._hypothesis = current[agreed:]
         self._recognized_to_s = audio_end_s
 
+    def _language_from_s(self) -> float | None:
+        """Where the audio the language is still to be detected on starts (the first speech;
+        ``None`` when no detection is to come)."""
+        if self._languages is None or self._language.fixed:
+            return None
+        return self._speech.onset_s
+
     def _guess_language(self, audio_end_s: float) -> None:
         """Detect the language again on the audio from the first speech, if it is due."""
-        onset_s = self._speech.onset_s
+        onset_s = self._language_from_s()
         if self._languages is None or onset_s is None:
             return
         heard_s = self._language.due(audio_end_s - onset_s)

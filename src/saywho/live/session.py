@@ -21,7 +21,7 @@ from saywho.asr.whisper import WhisperRecognizer
 from saywho.config import LiveConfig, PipelineConfig, RecognizeConfig
 from saywho.device import resolve_device
 from saywho.diarize.diarizer import Diarizer
-from saywho.engines import Engines, Recognizer
+from saywho.engines import Engines, LanguageDetector, Recognizer
 from saywho.errors import ConfigError
 from saywho.identify.naming import Identification
 from saywho.live.engine import Clock, Fallback, LiveEngine, LiveUpdate
@@ -126,6 +126,11 @@ class LiveModels:
         return twin
 
     @property
+    def languages(self) -> LanguageDetector | None:
+        """What finds the stream's language when none is given: its Whisper."""
+        return self.recognizer if isinstance(self.recognizer, WhisperRecognizer) else None
+
+    @property
     def fallback(self) -> Fallback | None:
         """:data:`LIVE_MODEL` for a stream whose own Whisper is larger (``None`` otherwise)."""
         if not isinstance(self.recognizer, WhisperRecognizer):
@@ -188,7 +193,7 @@ def open_engine(
         voices=voices,
         recording=recording,
         fallback=models.fallback,
-        languages=models.recognizer if isinstance(models.recognizer, WhisperRecognizer) else None,
+        languages=models.languages,
     )
 
 
