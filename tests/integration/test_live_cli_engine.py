@@ -422,6 +422,40 @@ def test_a_buffer_whose_recognition_looped_is_heard_again_without_the_prompt(
     assert all(c.word.text != "again" for c in engine.committed)
 
 
+class Wavering(FakeRecognizer):
+    """Hears a sentence of four words every two seconds, but every other recognition hears
+    the buffer differently, and never twice the same way (Whisper's guess about a word now
+    and then flips for one recognition and comes back)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def words(self, duration_s: float) -> tuple[Word, ...]:
+        self.calls += 1
+        texts = ("we", "said", "it", "again.")
+        return tuple(
+            Word(
+                texts[k % 4] if self.calls % 2 else f"uh{self.calls}",
+                Span(0.5 * k, 0.5 * k + 0.3),
+                0.9,
+            )
+            for k in range(int(duration_s / 0.5) - 1)
+        )
+
+
+def test_a_guess_that_flips_for_one_recognition_does_not_hold_the_words_back(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    clock = FedClock()
+    engine = engine_on(live_models, Wavering(), clock)
+    run_simulated(engine, clock, [samples])
+    end_s = samples.shape[0] / 16_000
+    live = [c for c in engine.committed if c.committed_s < end_s - 1.0]  # before the end
+    assert len(live) >= 10  # the recognitions either side of a flip agree
+    assert all(not c.word.text.startswith("uh") for c in live)
+
+
 class Slow(FakeRecognizer):
     """A recognizer whose every call costs ``cost_s`` on the stream's clock (a machine too
     slow for its model), hearing one word per call."""

@@ -3,6 +3,7 @@ lines, the recording, and the live settings."""
 
 from __future__ import annotations
 
+import dataclasses
 import wave
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def test_agreement_does_not_bridge_on_too_few_words_too_many_or_other_times() ->
     assert agreed_prefix(words("a pomme or fine is not early"), now) == 0  # three words differ
     later = words("apomorphine is not early in", start=1.0)  # the same words a second later
     assert agreed_prefix(later, now) == 0
+
+
+def test_a_bridge_compares_the_times_of_all_the_words_after_it_not_only_the_first() -> None:
+    now = words("epimorphine is not early in physiological action")
+    before = words("apomorphine is not early in physiological")
+    # The first word after the disagreement stretched back over a pause in one guess.
+    stretched = Span(before[1].start - 0.8, before[1].end)
+    moved = [dataclasses.replace(before[1], span=stretched), *before[2:]]
+    assert agreed_prefix([before[0], *moved], now) == 6
 
 
 def test_fresh_words_drop_what_is_final_by_time_and_by_repeat() -> None:

@@ -1,9 +1,11 @@
-"""LocalAgreement: a word is final once two consecutive recognitions agree on it (pure).
+"""LocalAgreement: a word is final once two recognitions agree on it (pure).
 
 Whisper re-recognizes the growing buffer of a stream at every step; its guess about the last
-words changes as more audio arrives. A word is final once two consecutive recognitions both
-begin, after everything already final, with the same words up to it: the leading words the
-previous and the current hypothesis share (compared without case or punctuation).
+words changes as more audio arrives. A word is final once two recognitions both begin, after
+everything already final, with the same words up to it: the leading words an earlier and the
+current hypothesis share (compared without case or punctuation). The engine compares the
+current one with each of the two before it: a guess that flips for one recognition and comes
+back does not hold the words back for two more.
 
 One word two recognitions keep hearing differently (a name, the first word of a new voice)
 would hold back every word after it until the buffer is cut. So a disagreement of at most
@@ -14,6 +16,7 @@ the same time in both: the current recognition's words are taken there.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
@@ -31,7 +34,7 @@ _BRIDGED = 2
 _RESYNC = 3
 """...when at least this many words agree right after them..."""
 _RESYNC_S = 0.5
-"""...the first of them starting within this many seconds in both recognitions."""
+"""...starting within this many seconds of each other in both recognitions (the median)."""
 
 
 def word_key(word: Word) -> str:
@@ -72,9 +75,18 @@ def _bridge(previous: Sequence[Word], current: Sequence[Word]) -> tuple[int, int
     for a, b, size in SequenceMatcher(None, before, now, autojunk=False).get_matching_blocks():
         if size == 0 or a > _BRIDGED or b > _BRIDGED:
             return None
-        if size >= _RESYNC and abs(previous[a].start - current[b].start) <= _RESYNC_S:
+        if size >= _RESYNC and _shift_s(previous[a : a + size], current[b : b + size]) <= _RESYNC_S:
             return a + size, b + size
     return None
+
+
+def _shift_s(before: Sequence[Word], now: Sequence[Word]) -> float:
+    """How far apart in time the same words are in two recognitions: the median of their
+    start times' differences (the first word of a stretch, stretched over a pause before it
+    in one recognition, moves most)."""
+    return float(
+        statistics.median(abs(a.start - b.start) for a, b in zip(before, now, strict=True))
+    )
 
 
 def fresh_words(

@@ -167,6 +167,7 @@ class LiveEngine:
         self._final: list[Word] = []  # text final, in order
         self._waiting: list[Word] = []  # final words waiting for their speaker
         self._hypothesis: tuple[Word, ...] = ()  # the last recognition after the final words
+        self._earlier: tuple[Word, ...] = ()  # the one before it (final words may be in it)
         self._committed: list[Committed] = []
         self._recognized_to_s = 0.0
         self._diarized_to_s = 0.0
@@ -344,8 +345,10 @@ class LiveEngine:
         if len(current) > _MAX_WORDS_PER_S * (audio_end_s - max(final_end_s, start_s)) + 4:
             self._looped_from_s = start_s
             return  # a repetition loop, not speech: dropped (the buffer is cut all the same)
-        agreed = agreed_prefix(self._hypothesis, current)
+        earlier = fresh_words(self._earlier, self._final, final_end_s)
+        agreed = max(agreed_prefix(self._hypothesis, current), agreed_prefix(earlier, current))
         self._accept(current[:agreed])
+        self._earlier = self._hypothesis
         self._hypothesis = current[agreed:]
         self._recognized_to_s = audio_end_s
 
@@ -388,6 +391,7 @@ class LiveEngine:
         if audio_end_s - self._buffer_start_s >= self.live.max_buffer_s:
             self._buffer_start_s = audio_end_s - self.live.trim_s
             self._hypothesis = tuple(w for w in self._hypothesis if w.start >= self._buffer_start_s)
+            self._earlier = tuple(w for w in self._earlier if w.start >= self._buffer_start_s)
 
     def _diarize_later(
         self, audio_end_s: float, *, closing: bool = False
