@@ -399,11 +399,16 @@ class LoopsWhenPrompted(FakeRecognizer):
         if self.prompt is not None:
             times = np.arange(0.0, duration_s, 0.1)
             return tuple(Word("again", Span(t, t + 0.05), 0.5) for t in times)
-        texts = ("we", "said", "it", "again.")
-        return tuple(
-            Word(texts[k % 4], Span(0.5 * k, 0.5 * k + 0.3), 0.9)
-            for k in range(int(duration_s / 0.5) - 1)
-        )
+        return said_again(duration_s)
+
+
+def said_again(duration_s: float) -> tuple[Word, ...]:
+    """The words of "we said it again." every two seconds, one every half second."""
+    texts = ("we", "said", "it", "again.")
+    return tuple(
+        Word(texts[k % 4], Span(0.5 * k, 0.5 * k + 0.3), 0.9)
+        for k in range(int(duration_s / 0.5) - 1)
+    )
 
 
 def test_a_buffer_whose_recognition_looped_is_heard_again_without_the_prompt(
@@ -432,15 +437,10 @@ class Wavering(FakeRecognizer):
 
     def words(self, duration_s: float) -> tuple[Word, ...]:
         self.calls += 1
-        texts = ("we", "said", "it", "again.")
-        return tuple(
-            Word(
-                texts[k % 4] if self.calls % 2 else f"uh{self.calls}",
-                Span(0.5 * k, 0.5 * k + 0.3),
-                0.9,
-            )
-            for k in range(int(duration_s / 0.5) - 1)
-        )
+        heard = said_again(duration_s)
+        if self.calls % 2:
+            return heard
+        return tuple(dataclasses.replace(w, text=f"uh{self.calls}") for w in heard)
 
 
 def test_a_guess_that_flips_for_one_recognition_does_not_hold_the_words_back(
