@@ -59,6 +59,8 @@ _EPSILON_S = 1e-6
 """Stream times a step apart may differ from the step by float rounding."""
 _MAX_WORDS_PER_S = 6.0
 """More words than this per second of new audio is Whisper looping, not anyone talking."""
+_SKIPPED_S = 2.0
+"""Speech after every word Whisper heard, all final, that makes its buffer start there."""
 _SLOW_STEPS = 3
 """This many steps in a row over budget at the longest step interval: switch to the fallback."""
 
@@ -380,10 +382,13 @@ class LiveEngine:
         if it is still ``max_buffer_s`` long, after the last final word; if still, drop its
         oldest audio (nothing was agreed in all that time) with the guesses about it. The
         buffer never stays at its longest, so the engine cannot stall."""
-        if audio_end_s - self._buffer_start_s < self.live.trim_s:
-            return
         inside = _ending_after(self._final, self._buffer_start_s)
         sentence_ends = [w.end for w in inside if ends_sentence(w.text)]
+        if sentence_ends and self._stopped_short(inside[-1].end, audio_end_s):
+            self._buffer_start_s = sentence_ends[-1]  # hear the rest from there
+            return
+        if audio_end_s - self._buffer_start_s < self.live.trim_s:
+            return
         if sentence_ends:
             self._buffer_start_s = max(self._buffer_start_s, sentence_ends[-1])
         if audio_end_s - self._buffer_start_s >= self.live.max_buffer_s and inside:
@@ -392,6 +397,14 @@ class LiveEngine:
             self._buffer_start_s = audio_end_s - self.live.trim_s
             self._hypothesis = tuple(w for w in self._hypothesis if w.start >= self._buffer_start_s)
             self._earlier = tuple(w for w in self._earlier if w.start >= self._buffer_start_s)
+
+    def _stopped_short(self, final_end_s: float, audio_end_s: float) -> bool:
+        """Whisper heard nothing past the final words twice in a row, though VAD hears
+        ``_SKIPPED_S`` of speech after them (it ends a decoding early now and then, most
+        often where voices overlap, and goes on doing so for that buffer)."""
+        if self._hypothesis or fresh_words(self._earlier, self._final, final_end_s):
+            return False
+        return self._speech.seconds(Span(final_end_s, audio_end_s)) >= _SKIPPED_S
 
     def _diarize_later(
         self, audio_end_s: float, *, closing: bool = False
@@ -623,6 +636,15 @@ class _SpeechMap:
             self._spans[-1] = Span(min(last.start, span.start), max(last.end, span.end))
         else:
             self._spans.append(span)
+
+    def seconds(self, span: Span) -> float:
+        """How many seconds of ``span`` are speech."""
+        total = 0.0
+        for region in reversed(self._spans):
+            if region.end <= span.start:
+                break
+            total += max(0.0, min(region.end, span.end) - max(region.start, span.start))
+        return total
 
     def overlaps(self, span: Span) -> bool:
         for region in reversed(self._spans):
