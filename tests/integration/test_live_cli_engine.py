@@ -456,6 +456,29 @@ def test_a_guess_that_flips_for_one_recognition_does_not_hold_the_words_back(
     assert all(not c.word.text.startswith("uh") for c in live)
 
 
+class StopsShort(FakeRecognizer):
+    """Hears the sentences of the first 4 s of any buffer and nothing after them (Whisper
+    now and then ends a decoding early, and goes on doing so for that buffer)."""
+
+    def words(self, duration_s: float) -> tuple[Word, ...]:
+        return tuple(w for w in said_again(duration_s) if w.end <= 4.0)
+
+
+def test_speech_that_whisper_stops_short_of_is_heard_from_the_last_final_sentence(
+    live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
+) -> None:
+    samples, _ = talk
+    clock = FedClock()
+    engine = engine_on(live_models, StopsShort(), clock)
+    run_simulated(engine, clock, [samples, samples])
+    end_s = samples.shape[0] * 2 / 16_000
+    live = [c for c in engine.committed if c.committed_s < end_s - 1.0]  # before the end
+    assert len(live) >= 20
+    waits_s = [c.committed_s - c.word.end for c in live]
+    # The buffer moves on after two recognitions that stop short, not once it is 10 s long.
+    assert float(np.median(waits_s)) < 4.5
+
+
 class Slow(FakeRecognizer):
     """A recognizer whose every call costs ``cost_s`` on the stream's clock (a machine too
     slow for its model), hearing one word per call."""
