@@ -388,8 +388,9 @@ class LiveConfig:
     The engine steps at least every ``step_s`` seconds of stream and, when a step costs more
     than ``target_load`` of the time between steps, steps less often, up to ``max_step_s``
     (it says so) instead of falling further behind. Whisper hears the stream from the last
-    cut: once that buffer is longer than ``trim_s`` it is cut after the last final sentence,
-    and past ``max_buffer_s`` after the last final word. A final word gets its speaker once
+    cut: once that buffer is longer than ``trim_s`` it is cut after the last final sentence
+    (sooner when Whisper stops short of the speech in it twice in a row), and past
+    ``max_buffer_s`` after the last final word. A final word gets its speaker once
     diarization has heard ``speaker_margin_s`` past its end, or after ``max_wait_s`` with
     the best guess then. Diarization looks at the last 10 s every ``diarize_step_s``.
     A voice becomes a new speaker after ``new_speaker_s`` of clean speech farther than

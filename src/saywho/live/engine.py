@@ -378,10 +378,11 @@ class LiveEngine:
         self._waiting.extend(words)
 
     def _cut(self, audio_end_s: float) -> None:
-        """Keep Whisper's buffer short: past ``trim_s`` cut it after the last final sentence;
-        if it is still ``max_buffer_s`` long, after the last final word; if still, drop its
-        oldest audio (nothing was agreed in all that time) with the guesses about it. The
-        buffer never stays at its longest, so the engine cannot stall."""
+        """Keep Whisper's buffer short: past ``trim_s`` cut it after the last final sentence
+        (at once when Whisper stopped short of the speech in it); if it is still
+        ``max_buffer_s`` long, after the last final word; if still, drop its oldest audio
+        (nothing was agreed in all that time) with the guesses about it. The buffer never
+        stays at its longest, so the engine cannot stall."""
         inside = _ending_after(self._final, self._buffer_start_s)
         sentence_ends = [w.end for w in inside if ends_sentence(w.text)]
         if sentence_ends and self._stopped_short(inside[-1].end, audio_end_s):
