@@ -363,6 +363,18 @@ def engine_on(
     )
 
 
+def committed_before_the_end(
+    live_models: LiveModels, recognizer: Recognizer, chunks: list[npt.NDArray[np.float32]]
+) -> list[Committed]:
+    """The words an engine on ``recognizer`` committed while ``chunks`` were streamed, not
+    those of its last second (where the stream's end commits whatever is left)."""
+    clock = FedClock()
+    engine = engine_on(live_models, recognizer, clock)
+    run_simulated(engine, clock, chunks)
+    end_s = sum(chunk.shape[0] for chunk in chunks) / 16_000
+    return [c for c in engine.committed if c.committed_s < end_s - 1.0]
+
+
 class Looping(FakeRecognizer):
     """A recognizer stuck in a repetition loop (Whisper does this on some audio)."""
 
@@ -447,11 +459,7 @@ def test_a_guess_that_flips_for_one_recognition_does_not_hold_the_words_back(
     live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
 ) -> None:
     samples, _ = talk
-    clock = FedClock()
-    engine = engine_on(live_models, Wavering(), clock)
-    run_simulated(engine, clock, [samples])
-    end_s = samples.shape[0] / 16_000
-    live = [c for c in engine.committed if c.committed_s < end_s - 1.0]  # before the end
+    live = committed_before_the_end(live_models, Wavering(), [samples])
     assert len(live) >= 10  # the recognitions either side of a flip agree
     assert all(not c.word.text.startswith("uh") for c in live)
 
@@ -468,11 +476,7 @@ def test_speech_that_whisper_stops_short_of_is_heard_from_the_last_final_sentenc
     live_models: LiveModels, talk: tuple[npt.NDArray[np.float32], list[tuple[Span, int]]]
 ) -> None:
     samples, _ = talk
-    clock = FedClock()
-    engine = engine_on(live_models, StopsShort(), clock)
-    run_simulated(engine, clock, [samples, samples])
-    end_s = samples.shape[0] * 2 / 16_000
-    live = [c for c in engine.committed if c.committed_s < end_s - 1.0]  # before the end
+    live = committed_before_the_end(live_models, StopsShort(), [samples, samples])
     assert len(live) >= 20
     waits_s = [c.committed_s - c.word.end for c in live]
     # The buffer moves on after two recognitions that stop short, not once it is 10 s long.
