@@ -60,7 +60,8 @@ _EPSILON_S = 1e-6
 _MAX_WORDS_PER_S = 6.0
 """More words than this per second of new audio is Whisper looping, not anyone talking."""
 _SKIPPED_S = 2.0
-"""Speech after every word Whisper heard, all final, that makes its buffer start there."""
+"""Seconds of speech after the final words that two recognitions in a row left out: the
+buffer then starts after the last final sentence."""
 _SLOW_STEPS = 3
 """This many steps in a row over budget at the longest step interval: switch to the fallback."""
 
