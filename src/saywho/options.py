@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,12 @@ __all__ = [
 ]
 
 
-def add_recognize_options(parser: argparse.ArgumentParser) -> None:
-    """Model, language, decoding, VAD and diarization switches, and the strategy."""
-    _add_group(parser, "recognize")
+def add_recognize_options(
+    parser: argparse.ArgumentParser, helps: Mapping[str, str] | None = None
+) -> None:
+    """Model, language, decoding, VAD and diarization switches, and the strategy; ``helps``:
+    the command's own help for options (by setting, e.g. ``recognize.model``) that differ."""
+    _add_group(parser, "recognize", helps=helps)
 
 
 def add_speaker_options(parser: argparse.ArgumentParser) -> None:
@@ -56,10 +60,16 @@ def add_threads_option(parser: argparse.ArgumentParser, help: str | None = None)
     _add_group(parser, "threads", help)
 
 
-def _add_group(parser: argparse.ArgumentParser, group: Group, help: str | None = None) -> None:
+def _add_group(
+    parser: argparse.ArgumentParser,
+    group: Group,
+    help: str | None = None,
+    helps: Mapping[str, str] | None = None,
+) -> None:
     for option in OPTIONS:
         if option.group == group:
-            _add_flag(parser, option, help or option.help_text())
+            own = (helps or {}).get(option.setting)
+            _add_flag(parser, option, own or help or option.help_text())
 
 
 def _add_flag(parser: argparse.ArgumentParser, option: Option, help: str) -> None:

@@ -131,6 +131,12 @@ def test_help_reads_defaults_from_the_config() -> None:
         assert words in " ".join(text.split()), words
 
 
+def test_live_help_names_its_own_default_model() -> None:
+    text = " ".join(_subparser("live").format_help().split())
+    assert "--model MODEL tiny.en by default (base with a --language other than en)" in text
+    assert "base (default)" not in text
+
+
 def test_diarize_turns_recognition_off_and_bad_durations_are_usage_errors() -> None:
     args = _parser().parse_args(["diarize", "a.wav", "--max-duration", "2h"])
     config = build_config(args)

@@ -24,6 +24,7 @@ from saywho.identify.command import add_identify_arguments, naming_from_args
 from saywho.live.display import LiveView
 from saywho.live.engine import LiveEngine
 from saywho.live.session import (
+    LIVE_MODEL,
     FedClock,
     LiveModels,
     open_engine,
@@ -76,7 +77,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="write the live transcript as it is (default: transcribe the recording again "
         "when the stream ends, keeping the speaker labels shown live)",
     )
-    options.add_recognize_options(live)
+    base = RecognizeConfig().model
+    model_help = (
+        f"{LIVE_MODEL} by default ({base} with a --language other than en), {base}, "
+        "a CTranslate2 model directory, or a hub name"
+    )
+    options.add_recognize_options(live, helps={"recognize.model": model_help})
     options.add_speaker_options(live)
     options.add_threads_option(live)
     options.add_config_option(live)
