@@ -57,19 +57,16 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
 
 def add_threads_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     """``--threads``, with the command's own ``help`` where its meaning differs."""
-    _add_group(parser, "threads", help)
+    _add_group(parser, "threads", {} if help is None else {"recognize.threads": help})
 
 
 def _add_group(
-    parser: argparse.ArgumentParser,
-    group: Group,
-    help: str | None = None,
-    helps: Mapping[str, str] | None = None,
+    parser: argparse.ArgumentParser, group: Group, helps: Mapping[str, str] | None = None
 ) -> None:
+    """The group's flags; ``helps``: a command's own help text by setting, where it differs."""
     for option in OPTIONS:
         if option.group == group:
-            own = (helps or {}).get(option.setting)
-            _add_flag(parser, option, own or help or option.help_text())
+            _add_flag(parser, option, (helps or {}).get(option.setting) or option.help_text())
 
 
 def _add_flag(parser: argparse.ArgumentParser, option: Option, help: str) -> None:
