@@ -649,9 +649,5 @@ class _SpeechMap:
         return total
 
     def overlaps(self, span: Span) -> bool:
-        for region in reversed(self._spans):
-            if region.end <= span.start:
-                return False
-            if region.start < span.end:
-                return True
-        return False
+        """Whether any of ``span`` is speech."""
+        return self.seconds(span) > 0.0
