@@ -234,7 +234,9 @@ class DiarizeConfig:
     cosine distance between their voice prints (0 turns that off). A light cluster (under
     ``min_speaker_s``) stays a speaker of its own when its centroid is farther than
     ``distinct_speaker`` from every heavier one and the short stretches that sound most like
-    it bring it to ``min_speaker_s`` (``None``: light clusters are always folded).
+    it bring it to ``min_speaker_s`` (``None``: light clusters are always folded); when
+    segmentation heard it beside that heavier one in one window (two people at once), being
+    farther than ``cluster_threshold`` is enough.
     Codecs pull different voices together, so each recording may lower ``cluster_threshold``
     to the midpoint of its own different-people pairs (two local speakers of one window) and
     same-person pairs (one local speaker followed across windows), never below

@@ -228,6 +228,43 @@ def test_two_local_speakers_of_one_window_stay_apart() -> None:
     assert linked.labels[0] != linked.labels[4]
 
 
+def test_a_light_voice_heard_beside_its_neighbour_needs_less_distance_to_stay() -> None:
+    # One talker in windows 0-5 (3 s each) and a 1.3 s print of another voice, about 0.65
+    # from the talker: under the distinct bar (0.7), over the witnessed one (0.6).
+    rng = np.random.default_rng(7)
+    talker = voices([0], per=6, noise=0.05)
+    other = np.eye(16, dtype=np.float32)[0] * 0.35 + np.eye(16, dtype=np.float32)[1] * 0.94
+    x = np.concatenate([talker, other[None, :] + 0.01 * rng.standard_normal((1, 16))])
+    x = x.astype(np.float32)
+    distance = 1.0 - float(x[-1] @ x[:6].mean(0)) / float(
+        np.linalg.norm(x[-1]) * np.linalg.norm(x[:6].mean(0))
+    )
+    assert 0.6 < distance < 0.7
+    weights = np.array([3.0] * 6 + [1.3])
+    bursts = (other[None, :] + 0.05 * rng.standard_normal((4, 16))).astype(np.float32)
+    options = {
+        "threshold": 0.5,
+        "min_cluster_s": 3.0,
+        "hints": SpeakerHints(),
+        "distinct": 0.7,
+        "witnessed": 0.6,
+        "cannot_link": 1.0,
+        "short_prints": bursts,
+        "short_s": np.full(4, 0.5),
+    }
+    # Segmentation heard it beside the talker in window 3: a second person.
+    beside = cluster_embeddings(x, weights, windows=np.array([0, 1, 2, 3, 4, 5, 3]), **options)  # type: ignore[arg-type]
+    assert len(set(beside.labels.tolist())) == 2
+    # Heard only in a window of its own: the distinct bar holds and it is folded.
+    apart = cluster_embeddings(x, weights, windows=np.array([0, 1, 2, 3, 4, 5, 9]), **options)  # type: ignore[arg-type]
+    assert len(set(apart.labels.tolist())) == 1
+    # Without the lower bar, the witness changes nothing.
+    plain = cluster_embeddings(
+        x, weights, windows=np.array([0, 1, 2, 3, 4, 5, 3]), **(options | {"witnessed": None})
+    )  # type: ignore[arg-type]
+    assert len(set(plain.labels.tolist())) == 1
+
+
 def test_a_short_but_distinct_voice_survives_folding() -> None:
     # Two talkers and a third voice with one 1.2 s print and a few short bursts.
     x = np.concatenate([voices([0, 1], per=6), voices([5], per=1, seed=3)])

@@ -8,7 +8,9 @@ Pure numpy/scipy: embeddings in, cluster indices and centroids out.
    a codec or a phone line that pulls every voice print together no longer merges them.
 2. Clusters with too little speech in total are phantoms: their members join the nearest
    real cluster, unless a cluster is far from every heavier one (a short but distinct voice,
-   such as someone who only says a few words). So are blends: a lighter cluster close to two
+   such as someone who only says a few words). Segmentation's word counts too: a light
+   cluster it heard beside the speaker it would join, in one window, needs to be less far
+   from that speaker to stay. So are blends: a lighter cluster close to two
    speakers who are not close to each other holds prints of both at once.
 3. Speaker-count hints adjust that result instead of replacing it: too many clusters, and
    the lightest join their nearest neighbours; too few, and the voice prints the clusters
@@ -63,14 +65,18 @@ def cluster_embeddings(
     windows: npt.NDArray[np.int64] | None = None,
     cannot_link: float = 0.0,
     distinct: float | None = None,
+    witnessed: float | None = None,
     short_prints: npt.NDArray[np.float32] | None = None,
     short_s: npt.NDArray[np.float64] | None = None,
 ) -> Clustering:
     """Cluster ``embeddings`` (n, dim), each backed by ``weights_s`` (n,) seconds of speech.
 
     ``threshold`` is the cosine distance at which the tree is cut; clusters holding less than
-    ``min_cluster_s`` seconds are folded into their nearest neighbour. ``hints`` then adjust
-    the count (see the module notes); when the count found meets them, they change nothing.
+    ``min_cluster_s`` seconds are folded into their nearest neighbour, unless ``distinct``
+    from every heavier one (``witnessed`` instead, when ``windows`` put one of its prints
+    beside one of the nearest heavy cluster's; see :func:`_fold_small`). ``hints`` then
+    adjust the count (see the module notes); when the count found meets them, they change
+    nothing.
     """
     n = embeddings.shape[0]
     if n == 0:
@@ -90,6 +96,7 @@ def cluster_embeddings(
         min_cluster_s,
         keep_at_least=1,
         distinct=distinct,
+        witnessed=None if windows is None else (windows, witnessed),
         short=None
         if short_prints is None or short_s is None
         else (
@@ -189,6 +196,7 @@ def _fold_small(
     min_cluster_s: float,
     keep_at_least: int,
     distinct: float | None = None,
+    witnessed: tuple[npt.NDArray[np.int64], float | None] | None = None,
     short: tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Fold clusters lighter than ``min_cluster_s`` into their nearest neighbour.
@@ -197,6 +205,10 @@ def _fold_small(
     distance) from every heavy one stays when the ``short`` prints (unit vectors and their
     seconds: stretches too short to found a cluster) that sound most like it bring its
     speech to ``min_cluster_s``: a voice heard only in short bursts, not one stray print.
+
+    ``witnessed`` is each print's window (n,) and a lower bar: a light cluster with a print
+    in the same window as a print of its nearest heavy cluster (segmentation heard two
+    people there) needs only to be farther than that bar.
     """
     mass = np.bincount(labels, weights=weights_s)
     large = np.flatnonzero(mass >= min_cluster_s)
@@ -204,14 +216,32 @@ def _fold_small(
         large = np.argsort(-mass, kind="stable")[:keep_at_least]
     if distinct is not None and large.shape[0] > 0:
         centroids = _centroids(unit, weights_s, labels)  # (k, dim)
-        nearest = 1.0 - np.max(centroids @ centroids[large].T, axis=1)  # (k,) to heavy ones
+        similarity = centroids @ centroids[large].T  # (k, heavy)
+        nearest = 1.0 - np.max(similarity, axis=1)  # (k,) to the nearest heavy one
+        bar = np.full(mass.shape[0], distinct)
+        if witnessed is not None and witnessed[1] is not None:
+            beside = _seen_beside(labels, witnessed[0], large[np.argmax(similarity, axis=1)])
+            bar[beside] = min(distinct, witnessed[1])
         support = mass.copy()
         if short is not None and short[0].shape[0] > 0:
             closest = np.argmax(short[0] @ centroids.T, axis=1)  # (m,) cluster of each
             support += np.bincount(closest, weights=short[1], minlength=mass.shape[0])
-        keep = (support >= min_cluster_s) & (nearest > distinct)
+        keep = (support >= min_cluster_s) & (nearest > bar)
         large = np.union1d(large, np.flatnonzero(keep))
     return _fold_into(unit, weights_s, labels, large)
+
+
+def _seen_beside(
+    labels: npt.NDArray[np.int64], windows: npt.NDArray[np.int64], partner: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """For each cluster ``k``, whether one window holds a print of ``k`` and one of
+    ``partner[k]`` (``labels`` and ``windows``: (n,) per print; ``partner``: (k,))."""
+    first, second = same_window_pairs(windows)
+    a, b = labels[first], labels[second]
+    seen = np.zeros(partner.shape[0], dtype=np.bool_)
+    seen[a[partner[a] == b]] = True
+    seen[b[partner[b] == a]] = True
+    return seen
 
 
 def _fold_blends(

@@ -190,6 +190,7 @@ class Diarizer:
             windows=windows[reliable],
             cannot_link=self.config.cannot_link,
             distinct=self.config.distinct_speaker,
+            witnessed=self.config.cluster_threshold,
             short_prints=embeddings[~reliable],
             short_s=weights[~reliable],
         )
