@@ -8,7 +8,14 @@ import pytest
 from saywho.config import SpeakerHints
 from saywho.diarize.cluster import UNASSIGNED, assign_to_centroids, cluster_embeddings
 from saywho.diarize.powerset import POWERSET, expected_count, to_multilabel
-from saywho.diarize.reconstruct import FrameActivity, FrameGrid, exclusive, frame_activity, to_turns
+from saywho.diarize.reconstruct import (
+    FrameActivity,
+    FrameGrid,
+    exclusive,
+    frame_activity,
+    said_over,
+    to_turns,
+)
 from saywho.errors import ConfigError
 
 
@@ -199,7 +206,7 @@ def test_exclusive_keeps_the_most_activated_speaker() -> None:
     active = np.ones((4, 2), dtype=bool)
     active[3, 0] = False
     activation = np.array([[0.9, 0.5], [0.4, 0.6], [0.5, 0.5], [0.0, 0.2]])
-    one = exclusive(FrameActivity(activation, active))
+    one = exclusive(FrameActivity(activation, active, active.sum(axis=1).astype(np.float64)))
     assert one.tolist() == [[True, False], [False, True], [True, False], [False, True]]
 
 
@@ -288,3 +295,41 @@ def test_a_short_but_distinct_voice_survives_folding() -> None:
         near, weights, short_prints=bursts, short_s=np.full(4, 0.5), **options
     )  # type: ignore[arg-type]
     assert len(set(close.labels.tolist())) == 2
+
+
+def test_a_short_turn_said_over_another_voice_is_told_apart_from_a_doubtful_overlap() -> None:
+    # Cluster 0 talks throughout; cluster 1 says something in frames 4-8.
+    active = np.zeros((12, 2), dtype=bool)
+    active[:, 0] = True
+    active[4:8, 1] = True
+    activation = active.astype(np.float64)
+    sure = FrameActivity(activation, active, np.where(active[:, 1], 1.8, 1.0))
+    doubtful = FrameActivity(activation, active, np.where(active[:, 1], 1.5, 1.0))
+    assert said_over(sure, 4, 8, 0, count_threshold=0.4)
+    # Segmentation is not sure two people talk there: the turn is not protected.
+    assert not said_over(doubtful, 4, 8, 0, count_threshold=0.4)
+    # The other voice is silent over most of the turn: nothing was said over it.
+    quiet = active.copy()
+    quiet[3:7, 0] = False
+    assert not said_over(
+        FrameActivity(activation, quiet, sure.talking), 4, 8, 0, count_threshold=0.4
+    )
+
+
+def test_frame_activity_keeps_how_many_people_each_frame_holds() -> None:
+    local = np.zeros((2, 4, 3), dtype=np.float32)
+    local[:, :, 0] = 1
+    local[0, 2:, 1] = 1
+    count = local.sum(axis=2)
+    count[1, 2:] = 1.5  # the second window hesitates over the overlap
+    result = frame_activity(
+        local,
+        np.array([0, 0]),
+        np.array([[0, 1, -1], [0, 1, -1]]),
+        2,
+        4,
+        local_count=count,
+        count_threshold=0.4,
+    )
+    assert np.allclose(result.talking, [1.0, 1.0, 1.75, 1.75])
+    assert result.active[:, 1].tolist() == [False, False, True, True]

@@ -27,6 +27,7 @@ from saywho.diarize.reconstruct import (
     exclusive,
     frame_activity,
     move_runs,
+    said_over,
     short_runs,
     to_turns,
 )
@@ -233,7 +234,9 @@ class Diarizer:
         """Embed each short turn on its own and move it to the speaker it sounds like.
 
         Segmentation can fold a short reply ("yes") into the local speaker who talks around
-        it; the reply's own voice print tells it apart.
+        it; the reply's own voice print tells it apart. Not a reply said over the speech of
+        the speaker it sounds like, where segmentation hears two people: its print is a blend
+        in which the other voice dominates, and the move would erase it.
         """
         if centroids.shape[0] < 2 or self.config.recheck_margin is None:
             return activity
@@ -258,6 +261,9 @@ class Diarizer:
             (cluster, first, last, int(new))
             for (cluster, first, last), new in zip(runs, better, strict=True)
             if new != cluster
+            and not said_over(
+                activity, first, last, int(new), count_threshold=self.config.count_threshold
+            )
         ]
         return move_runs(activity, moves)
 
@@ -270,7 +276,7 @@ class Diarizer:
         grid = dataclasses.replace(GRID, end_s=duration_s)
         options = {"min_turn_s": self.config.min_turn_s, "min_gap_s": self.config.min_gap_s}
         turns = to_turns(active, grid, labels, **options)
-        sole = exclusive(FrameActivity(activity.activation[:, order], active))
+        sole = exclusive(FrameActivity(activity.activation[:, order], active, activity.talking))
         exclusive_turns = to_turns(
             sole, grid, labels, min_turn_s=self.config.min_turn_s, min_gap_s=0.0
         )

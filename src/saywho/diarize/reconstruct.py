@@ -18,7 +18,15 @@ import numpy.typing as npt
 from saywho.diarize.cluster import UNASSIGNED
 from saywho.types import Span, Turn
 
-__all__ = ["FrameGrid", "exclusive", "frame_activity", "to_turns"]
+__all__ = [
+    "FrameGrid",
+    "exclusive",
+    "frame_activity",
+    "move_runs",
+    "said_over",
+    "short_runs",
+    "to_turns",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +50,13 @@ class FrameGrid:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FrameActivity:
-    """Per recording frame and cluster: mean activation in [0, 1] and who is judged active.
-
-    Both arrays have shape (n_frames, n_clusters).
-    """
+    """Per recording frame and cluster: mean activation in [0, 1] and who is judged active,
+    both (n_frames, n_clusters); and how many people segmentation hears in each frame, the
+    mean over the windows that see it, ``talking`` (n_frames,)."""
 
     activation: npt.NDArray[np.float64]
     active: npt.NDArray[np.bool_]
+    talking: npt.NDArray[np.float64]
 
 
 def frame_activity(
@@ -85,9 +93,10 @@ def frame_activity(
         target = np.broadcast_to(cluster[:, None], frames.shape)
         np.add.at(activation, (frames[valid], target[valid]), local[:, :, speaker][valid])
     seen = np.maximum(seen, 1.0)
-    count = np.floor(spoken / seen + 1.0 - count_threshold).astype(np.int64)  # (n_frames,)
+    talking_mean = spoken / seen
+    count = np.floor(talking_mean + 1.0 - count_threshold).astype(np.int64)  # (n_frames,)
     activation /= seen[:, None]
-    return FrameActivity(activation, _top_clusters(activation, count))
+    return FrameActivity(activation, _top_clusters(activation, count), talking_mean)
 
 
 def _top_clusters(
@@ -175,4 +184,18 @@ def move_runs(activity: FrameActivity, moves: Sequence[tuple[int, int, int, int]
         activation[rows, new] = np.maximum(activation[rows, new], activation[rows, cluster])
         active[rows, cluster] = False
         activation[rows, cluster] = 0.0
-    return FrameActivity(activation, active)
+    return FrameActivity(activation, active, activity.talking)
+
+
+def said_over(
+    activity: FrameActivity, first: int, last: int, other: int, *, count_threshold: float
+) -> bool:
+    """Whether frames ``first`` to ``last`` (a short turn) were said over ``other``'s speech:
+    ``other`` is active in most of them and segmentation hears two people there (the mean
+    count over them reaches ``2 - count_threshold``, the bar :func:`frame_activity` counts
+    two people at)."""
+    rows = slice(first, last)
+    return bool(
+        activity.active[rows, other].mean() > 0.5
+        and activity.talking[rows].mean() >= 2.0 - count_threshold
+    )
