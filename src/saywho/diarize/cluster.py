@@ -8,10 +8,10 @@ Pure numpy/scipy: embeddings in, cluster indices and centroids out.
    a codec or a phone line that pulls every voice print together no longer merges them.
 2. Clusters with too little speech in total are phantoms: their members join the nearest
    real cluster, unless a cluster is far from every heavier one (a short but distinct voice,
-   such as someone who only says a few words). Segmentation's word counts too: a light
-   cluster it heard beside the speaker it would join, in one window, needs to be less far
-   from that speaker to stay. So are blends: a lighter cluster close to two
-   speakers who are not close to each other holds prints of both at once.
+   such as someone who only says a few words); a light cluster that segmentation heard
+   beside the speaker it would join, in one window, needs to be less far from that speaker
+   to stay. So are blends: a lighter cluster close to two speakers who are not close to
+   each other holds prints of both at once.
 3. Speaker-count hints adjust that result instead of replacing it: too many clusters, and
    the lightest join their nearest neighbours; too few, and the voice prints the clusters
    explain worst found new ones, taking along only prints closer to them than to their own
