@@ -96,7 +96,8 @@ def cluster_embeddings(
         min_cluster_s,
         keep_at_least=1,
         distinct=distinct,
-        witnessed=None if windows is None else (windows, witnessed),
+        windows=windows,
+        witnessed=witnessed,
         short=None
         if short_prints is None or short_s is None
         else (
@@ -196,7 +197,8 @@ def _fold_small(
     min_cluster_s: float,
     keep_at_least: int,
     distinct: float | None = None,
-    witnessed: tuple[npt.NDArray[np.int64], float | None] | None = None,
+    windows: npt.NDArray[np.int64] | None = None,
+    witnessed: float | None = None,
     short: tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Fold clusters lighter than ``min_cluster_s`` into their nearest neighbour.
@@ -206,9 +208,9 @@ def _fold_small(
     seconds: stretches too short to found a cluster) that sound most like it bring its
     speech to ``min_cluster_s``: a voice heard only in short bursts, not one stray print.
 
-    ``witnessed`` is each print's window (n,) and a lower bar: a light cluster with a print
-    in the same window as a print of its nearest heavy cluster (segmentation heard two
-    people there) needs only to be farther than that bar.
+    ``witnessed`` is a lower bar: a light cluster with a print in the same window (``windows``,
+    (n,) per print) as a print of its nearest heavy cluster (segmentation heard two people
+    there) needs only to be farther than that.
     """
     mass = np.bincount(labels, weights=weights_s)
     large = np.flatnonzero(mass >= min_cluster_s)
@@ -219,9 +221,9 @@ def _fold_small(
         similarity = centroids @ centroids[large].T  # (k, heavy)
         nearest = 1.0 - np.max(similarity, axis=1)  # (k,) to the nearest heavy one
         bar = np.full(mass.shape[0], distinct)
-        if witnessed is not None and witnessed[1] is not None:
-            beside = _seen_beside(labels, witnessed[0], large[np.argmax(similarity, axis=1)])
-            bar[beside] = min(distinct, witnessed[1])
+        if windows is not None and witnessed is not None:
+            beside = _seen_beside(labels, windows, large[np.argmax(similarity, axis=1)])
+            bar[beside] = min(distinct, witnessed)
         support = mass.copy()
         if short is not None and short[0].shape[0] > 0:
             closest = np.argmax(short[0] @ centroids.T, axis=1)  # (m,) cluster of each
