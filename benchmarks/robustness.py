@@ -38,7 +38,9 @@ Systems: saywho with its defaults (``Diarizer(DiarizeConfig())``, speakers count
 automatically; time = wall clock of ``diarize(audio)`` on decoded audio, one untimed warm-up)
 and the pyannote.audio peer (``benchmarks/pyannote_peer.py``: its own virtual environment,
 run in a subprocess, results cached by the audio's sha256), also left to count the speakers
-itself. pyAudioAnalysis, the classic baseline, needs the true count and has no speech detection:
+itself. With ``--told`` both are told each file's true speaker count instead
+(``DiarizeConfig(num_speakers=n)``; the peer's ``num_speakers``): the hints' promise, measured.
+pyAudioAnalysis, the classic baseline, needs the true count and has no speech detection:
 it stays in ``benchmarks/diarization.py``.
 
 Cost: the damaged wavs and the generated conversations are cached under ``--cache-dir``
@@ -334,8 +336,9 @@ def _seed(uri: str, variant: str) -> int:
 # --- the systems -------------------------------------------------------------------------
 
 
-def run_saywho(cases: Sequence[Case]) -> dict[tuple[str, str], Run]:
-    """saywho's defaults on every case: turns and the wall clock of ``diarize(audio)``."""
+def run_saywho(cases: Sequence[Case], *, told: bool = False) -> dict[tuple[str, str], Run]:
+    """saywho's defaults on every case (``told``: given each file's true speaker count):
+    turns and the wall clock of ``diarize(audio)``."""
     runs: dict[tuple[str, str], Run] = {}
     if not cases:
         return runs
@@ -343,6 +346,8 @@ def run_saywho(cases: Sequence[Case]) -> dict[tuple[str, str], Run]:
     diarizer.diarize(decode(cases[0].item.path))  # warm-up, untimed
     for case in cases:
         audio = decode(case.item.path)
+        if told:
+            diarizer.config = DiarizeConfig(num_speakers=case.item.n_speakers)
         start = time.perf_counter()
         turns = diarizer.diarize(audio).turns
         run = Run(SAYWHO, case.item.uri, turns, time.perf_counter() - start)
@@ -357,9 +362,11 @@ def run_peer(
     *,
     skip: bool,
     where: Sequence[tuple[str, str]] = (("*", "*"),),
+    told: bool = False,
 ) -> dict[tuple[str, str], Run]:
-    """The pyannote.audio peer (speakers counted by itself) on every case whose (set, variant)
-    matches one of ``where`` (``*`` matches any), or why not."""
+    """The pyannote.audio peer (speakers counted by itself, or ``told`` each file's true
+    count) on every case whose (set, variant) matches one of ``where`` (``*`` matches any),
+    or why not."""
     chosen = [case for case in cases if _matches(case, where)]
     why = "not run (--peer-on)"
     left_out = {
@@ -367,7 +374,7 @@ def run_peer(
         for c in cases
         if not _matches(c, where)
     }
-    return left_out | _run_peer(chosen, cache_dir, skip=skip)
+    return left_out | _run_peer(chosen, cache_dir, skip=skip, told=told)
 
 
 def _matches(case: Case, where: Sequence[tuple[str, str]]) -> bool:
@@ -386,7 +393,9 @@ def parse_where(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tuple[str, str], Run]:
+def _run_peer(
+    cases: Sequence[Case], cache_dir: Path, *, skip: bool, told: bool
+) -> dict[tuple[str, str], Run]:
     why = "skipped (--skip-peer)" if skip else None
     if why is None:
         try:
@@ -395,7 +404,9 @@ def _run_peer(cases: Sequence[Case], cache_dir: Path, *, skip: bool) -> dict[tup
             why = "peer not set up (benchmarks/pyannote_peer.py)"
     if why is not None:
         return {(PEER, c.item.uri): Run(PEER, c.item.uri, None, None, why) for c in cases}
-    jobs = [(case.item.uri, case.item.path, None) for case in cases]
+    jobs = [
+        (case.item.uri, case.item.path, case.item.n_speakers if told else None) for case in cases
+    ]
     try:
         results = run_pyannote(jobs, cache_dir)
     except Exception as error:  # a peer's crash is a result to report, not a reason to stop
@@ -446,7 +457,7 @@ def pooled(cases: Sequence[Case], rows: Sequence[Scored]) -> dict[Key, Total]:
 # --- report ------------------------------------------------------------------------------
 
 
-def header(argv: Sequence[str], cases: Sequence[Case], load: str) -> str:
+def header(argv: Sequence[str], cases: Sequence[Case], load: str, *, told: bool = False) -> str:
     """Title, machine, date, command, code, versions, and how each variant was made."""
     versions = ", ".join(
         f"{name} {package_version(name)}"
@@ -463,10 +474,12 @@ def header(argv: Sequence[str], cases: Sequence[Case], load: str) -> str:
             f"- versions: {versions}, Python {platform.python_version()} (pyannote.audio: "
             "in the peer's own environment)",
             f"- load average (1 min) at the start and the end: {load}",
-            "- saywho: `Diarizer(DiarizeConfig())` defaults; time = wall clock of "
-            "`diarize(audio)` only. Peer: `benchmarks/pyannote_peer.py` (pyannote.audio "
-            "speaker-diarization-3.1 recipe on our two models), speakers counted by itself, "
-            "time = its wall clock on this machine.",
+            "- saywho: `Diarizer(DiarizeConfig())` defaults"
+            + (", **told each file's true speaker count** (`num_speakers`)" if told else "")
+            + "; time = wall clock of `diarize(audio)` only. Peer: `benchmarks/pyannote_peer.py` "
+            "(pyannote.audio speaker-diarization-3.1 recipe on our two models), "
+            + ("**told the same count**" if told else "speakers counted by itself")
+            + ", time = its wall clock on this machine.",
             "- variants: codecs are PyAV round trips in memory (MP3 = libmp3lame CBR, Opus = "
             "libopus in Ogg, AAC = FFmpeg's aac in ADTS, all at 16 kHz; μ-law = G.711 at 8 kHz, "
             "resampled there and back); babble = "
@@ -635,7 +648,12 @@ def _rtf_target(totals: dict[Key, Total]) -> str:
 
 
 def report(
-    argv: Sequence[str], cases: Sequence[Case], runs: dict[tuple[str, str], Run], load: str
+    argv: Sequence[str],
+    cases: Sequence[Case],
+    runs: dict[tuple[str, str], Run],
+    load: str,
+    *,
+    told: bool = False,
 ) -> str:
     """The whole markdown report: header, sets, targets, totals, every file."""
     rows = scored(cases, runs)
@@ -645,9 +663,10 @@ def report(
     for row in rows:
         by_set.setdefault(set_of[row.item.uri], []).append(row)
     parts = [
-        header(argv, cases, load),
+        header(argv, cases, load, told=told),
         "## Sets\n\n" + sets_table(cases),
-        "## Targets (saywho defaults)\n\n" + targets_table(rows, totals),
+        f"## Targets (saywho {'told the true count' if told else 'defaults'})\n\n"
+        + targets_table(rows, totals),
         "## Totals per set and variant (pooled)\n\n"
         + TOTAL_HEADER
         + "\n"
@@ -690,6 +709,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-peer", action="store_true", help="do not run the pyannote peer")
     parser.add_argument(
+        "--told",
+        action="store_true",
+        help="tell both systems each file's true speaker count (num_speakers)",
+    )
+    parser.add_argument(
         "--peer-on",
         type=parse_where,
         default=(("*", "*"),),
@@ -729,15 +753,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments, args = parse_arguments(_parser(), argv)
     started, load_start = time.perf_counter(), os.getloadavg()[0]
     cases = build_cases(args)
-    runs = run_saywho(cases)
+    runs = run_saywho(cases, told=args.told)
     runs |= run_peer(
         cases,
         args.cache_dir.parent / "pyannote",
         skip=args.skip_peer,
         where=args.peer_on,
+        told=args.told,
     )
     load = f"{load_start:.1f} → {os.getloadavg()[0]:.1f}"
-    text = report(["benchmarks/robustness.py", *arguments], cases, runs, load)
+    text = report(["benchmarks/robustness.py", *arguments], cases, runs, load, told=args.told)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,10 @@ Pure numpy/scipy: embeddings in, cluster indices and centroids out.
    the lightest join their nearest neighbours; too few, and the voice prints the clusters
    explain worst found new ones, taking along only prints closer to them than to their own
    centroid. Re-cutting the tree instead splits a big speaker in two whenever the tree's
-   next branch is inside one person, which doubled the error on our data.
+   next branch is inside one person, which doubled the error on our data. A split whose two
+   halves are no farther apart than one voice's own spread is one person cut in two; then a
+   short print (a stretch too short to found a cluster) that is far from every speaker
+   founds the new one instead: someone heard only in short bursts.
 4. Every local speaker of every window (reliable or not, so short replies are kept) is then
    matched to a centroid with the Hungarian algorithm, one window at a time, so two local
    speakers of one window never share a cluster.
@@ -45,11 +48,18 @@ __all__ = [
 ]
 
 UNASSIGNED = -1
+ONE_VOICE_SPREAD = 0.3
+"""Cosine distance between two stretches of one person's speech, typically (measured 0.2-0.35,
+median of each recording's same-person pairs); halves of a split closer than this are one voice."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Clustering:
-    """Cluster index of each input embedding and the L2-normalised centroids, shape (k, dim)."""
+    """Cluster index of each input embedding and the L2-normalised centroids, shape (k, dim).
+
+    A speaker-count hint can add speakers founded by a short print alone: their centroids
+    come after those of the labelled clusters, and no input embedding carries their index.
+    """
 
     labels: npt.NDArray[np.int64]
     centroids: npt.NDArray[np.float32]
@@ -75,8 +85,8 @@ def cluster_embeddings(
     ``min_cluster_s`` seconds are folded into their nearest neighbour, unless ``distinct``
     from every heavier one (``witnessed`` instead, when ``windows`` put one of its prints
     beside one of the nearest heavy cluster's; see :func:`_fold_small`). ``hints`` then
-    adjust the count (see the module notes); when the count found meets them, they change
-    nothing.
+    adjust the count (see the module notes and :func:`_add_speakers`); when the count found
+    meets them, they change nothing.
     """
     n = embeddings.shape[0]
     if n == 0:
@@ -84,8 +94,14 @@ def cluster_embeddings(
             np.zeros(0, dtype=np.int64), np.zeros((0, embeddings.shape[1]), np.float32)
         )
     unit = _normalise(embeddings)
+    short_unit = (
+        np.zeros((0, unit.shape[1]), dtype=np.float32)
+        if short_prints is None
+        else _normalise(short_prints)
+    )
     if n == 1:
-        return Clustering(np.zeros(1, dtype=np.int64), unit.copy())
+        wanted = min(hints.clamp(1), 1 + short_unit.shape[0])
+        return _add_speakers(unit, weights_s, np.zeros(1, np.int64), wanted, short_unit, threshold)
     distances = cosine_distances(unit, windows, cannot_link)
     tree = linkage(distances, method="average")
     labels = fcluster(tree, t=threshold, criterion="distance") - 1  # (n,) from 0
@@ -98,22 +114,15 @@ def cluster_embeddings(
         distinct=distinct,
         windows=windows,
         witnessed=witnessed,
-        short=None
-        if short_prints is None or short_s is None
-        else (
-            _normalise(short_prints),
-            short_s,
-        ),
+        short=None if short_prints is None or short_s is None else (short_unit, short_s),
     )
     labels = _fold_blends(unit, weights_s, labels, threshold)
     found = int(labels.max()) + 1
-    wanted = min(hints.clamp(found), n)
+    wanted = min(hints.clamp(found), n + short_unit.shape[0])
     if wanted < found:
         heaviest = np.argsort(-np.bincount(labels, weights=weights_s), kind="stable")[:wanted]
         labels = _fold_into(unit, weights_s, labels, np.sort(heaviest))
-    while int(labels.max()) + 1 < wanted:
-        labels = _split_worst_explained(unit, weights_s, labels)
-    return Clustering(labels, _centroids(unit, weights_s, labels))
+    return _add_speakers(unit, weights_s, labels, wanted, short_unit, threshold)
 
 
 def assign_to_centroids(
@@ -135,6 +144,64 @@ def assign_to_centroids(
         local, cluster = linear_sum_assignment(similarity[rows], maximize=True)
         result[rows[local]] = cluster
     return result
+
+
+def _add_speakers(
+    unit: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    wanted: int,
+    short: npt.NDArray[np.float32],
+    threshold: float,
+) -> Clustering:
+    """Grow the clusters of ``unit`` (n, dim; ``labels`` (n,)) to ``wanted`` speakers.
+
+    Each new speaker is the split of the print worst explained by its cluster
+    (:func:`_split_worst_explained`) when the two halves are farther apart than
+    :data:`ONE_VOICE_SPREAD`. Otherwise the ``short`` print (unit vectors, (m, dim)) farthest
+    from every speaker founds it, when that is farther than ``threshold``: a voice heard only
+    in short bursts, not one person cut in two. Otherwise the split stands all the same (the
+    caller asked for that many), and with nothing left to split the farthest short print.
+    """
+    founded: list[npt.NDArray[np.float32]] = []  # centroids of speakers founded by a short print
+    left = short
+    while int(labels.max()) + 1 + len(founded) < wanted:
+        centroids = np.concatenate([_centroids(unit, weights_s, labels), *founded])
+        split = _split_worst_explained(unit, weights_s, labels) if _splittable(labels) else None
+        if split is not None and _halves_apart(unit, weights_s, labels, split) > ONE_VOICE_SPREAD:
+            labels = split
+            continue
+        if left.shape[0] > 0:
+            farthest = 1.0 - np.max(left @ centroids.T, axis=1)  # (m,) to the nearest speaker
+            best = int(np.argmax(farthest))
+            if split is None or farthest[best] > threshold:
+                founded.append(left[best : best + 1])
+                left = np.delete(left, best, axis=0)
+                continue
+        if split is None:
+            break
+        labels = split
+    centroids = np.concatenate([_centroids(unit, weights_s, labels), *founded])
+    return Clustering(labels, centroids.astype(np.float32))
+
+
+def _splittable(labels: npt.NDArray[np.int64]) -> bool:
+    """Whether some cluster holds two prints or more."""
+    return bool(np.any(np.bincount(labels) > 1))
+
+
+def _halves_apart(
+    unit: npt.NDArray[np.float32],
+    weights_s: npt.NDArray[np.float64],
+    before: npt.NDArray[np.int64],
+    after: npt.NDArray[np.int64],
+) -> float:
+    """Cosine distance between the new cluster of ``after`` (its last) and the cluster of
+    ``before`` that gave it most of its prints, as that one stands after the split."""
+    new = int(after.max())
+    source = int(np.argmax(np.bincount(before[after == new])))
+    centroids = _centroids(unit, weights_s, after)
+    return 1.0 - float(centroids[new] @ centroids[source])
 
 
 def _split_worst_explained(
