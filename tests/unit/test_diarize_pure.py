@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from saywho.config import SpeakerHints
-from saywho.diarize.cluster import UNASSIGNED, assign_to_centroids, cluster_embeddings
+from saywho.diarize.cluster import (
+    UNASSIGNED,
+    Clustering,
+    assign_to_centroids,
+    cluster_embeddings,
+)
 from saywho.diarize.powerset import POWERSET, expected_count, to_multilabel
 from saywho.diarize.reconstruct import (
     FrameActivity,
@@ -112,16 +117,25 @@ def test_a_higher_count_hint_never_splits_a_clean_speaker() -> None:
     assert len({labels[0], labels[6], labels[12]}) == 3
 
 
+def told(x: np.ndarray, short: np.ndarray, count: int, threshold: float = 0.5) -> Clustering:
+    """``x`` (3 s of speech each) clustered beside ``short`` prints (0.5 s each), told
+    that ``count`` people speak."""
+    return cluster_embeddings(
+        x,
+        np.full(x.shape[0], 3.0),
+        threshold=threshold,
+        min_cluster_s=2.0,
+        hints=SpeakerHints(num_speakers=count),
+        short_prints=short,
+        short_s=np.full(short.shape[0], 0.5),
+    )
+
+
 def test_a_count_hint_takes_a_distinct_short_voice_before_cutting_one_voice_in_two() -> None:
     # Two voices with long prints, a third heard only in short prints: asked for three,
     # the short voice becomes the third speaker; neither long voice is cut in two.
-    x = voices([0, 1], per=6)
-    weights = np.full(12, 3.0)
     short = np.concatenate([voices([0], per=3, seed=4), voices([5], per=1, seed=5)])
-    options = {"threshold": 0.5, "min_cluster_s": 2.0, "short_prints": short}
-    result = cluster_embeddings(
-        x, weights, hints=SpeakerHints(num_speakers=3), short_s=np.full(4, 0.5), **options
-    )
+    result = told(voices([0, 1], per=6), short, 3)
     labels = result.labels.tolist()
     assert labels[:6] == [labels[0]] * 6 and labels[6:] == [labels[6]] * 6
     assert result.centroids.shape[0] == 3 and labels[0] != labels[6]
@@ -135,20 +149,11 @@ def test_a_count_hint_splits_two_voices_merged_into_one_cluster() -> None:
     # A threshold so loose that two voices share one cluster: asked for two, the split of
     # that cluster (two halves far apart) wins over a short print far from everything.
     x = voices([0, 1], per=6)
-    short = voices([5], per=1, seed=5)
     merged = cluster_embeddings(
         x, np.full(12, 3.0), threshold=1.5, min_cluster_s=2.0, hints=SpeakerHints()
     )
     assert merged.centroids.shape[0] == 1
-    two = cluster_embeddings(
-        x,
-        np.full(12, 3.0),
-        threshold=1.5,
-        min_cluster_s=2.0,
-        hints=SpeakerHints(num_speakers=2),
-        short_prints=short,
-        short_s=np.array([0.5]),
-    )
+    two = told(x, voices([5], per=1, seed=5), 2, threshold=1.5)
     labels = two.labels.tolist()
     assert two.centroids.shape[0] == 2
     assert labels[:6] == [labels[0]] * 6 and labels[6:] == [labels[6]] * 6
@@ -156,32 +161,14 @@ def test_a_count_hint_splits_two_voices_merged_into_one_cluster() -> None:
 
 
 def test_a_count_hint_is_kept_by_a_split_when_no_short_voice_stands_apart() -> None:
-    x = voices([0], per=8)
-    short = voices([0], per=2, seed=6)  # short prints of the same voice
-    result = cluster_embeddings(
-        x,
-        np.full(8, 3.0),
-        threshold=0.5,
-        min_cluster_s=2.0,
-        hints=SpeakerHints(num_speakers=2),
-        short_prints=short,
-        short_s=np.full(2, 0.5),
-    )
+    # Only short prints of the same voice: the one voice is split, to keep the count.
+    result = told(voices([0], per=8), voices([0], per=2, seed=6), 2)
     assert result.centroids.shape[0] == 2 and set(result.labels.tolist()) == {0, 1}
 
 
 def test_a_count_hint_above_the_reliable_prints_founds_speakers_on_short_ones() -> None:
-    x = voices([0], per=1)
-    short = voices([3, 7], per=1, seed=7)
-    result = cluster_embeddings(
-        x,
-        np.array([3.0]),
-        threshold=0.5,
-        min_cluster_s=2.0,
-        hints=SpeakerHints(num_speakers=4),  # one more than there is anything to found on
-        short_prints=short,
-        short_s=np.full(2, 0.5),
-    )
+    # One reliable print, two distinct short ones, asked for four: three speakers, no more.
+    result = told(voices([0], per=1), voices([3, 7], per=1, seed=7), 4)
     assert result.labels.tolist() == [0]
     assert sorted(int(np.argmax(np.abs(c))) for c in result.centroids) == [0, 3, 7]
 
