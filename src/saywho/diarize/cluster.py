@@ -166,12 +166,12 @@ def _add_speakers(
     founded: list[npt.NDArray[np.float32]] = []  # centroids of speakers founded by a short print
     left = short
     while int(labels.max()) + 1 + len(founded) < wanted:
-        centroids = np.concatenate([_centroids(unit, weights_s, labels), *founded])
-        split = _split_worst_explained(unit, weights_s, labels) if _splittable(labels) else None
+        split = _split_worst_explained(unit, weights_s, labels)
         if split is not None and _halves_apart(unit, weights_s, labels, split) > ONE_VOICE_SPREAD:
             labels = split
             continue
         if left.shape[0] > 0:
+            centroids = np.concatenate([_centroids(unit, weights_s, labels), *founded])
             farthest = 1.0 - np.max(left @ centroids.T, axis=1)  # (m,) to the nearest speaker
             best = int(np.argmax(farthest))
             if split is None or farthest[best] > threshold:
@@ -183,11 +183,6 @@ def _add_speakers(
         labels = split
     centroids = np.concatenate([_centroids(unit, weights_s, labels), *founded])
     return Clustering(labels, centroids.astype(np.float32))
-
-
-def _splittable(labels: npt.NDArray[np.int64]) -> bool:
-    """Whether some cluster holds two prints or more."""
-    return bool(np.any(np.bincount(labels) > 1))
 
 
 def _halves_apart(
@@ -206,13 +201,16 @@ def _halves_apart(
 
 def _split_worst_explained(
     unit: npt.NDArray[np.float32], weights_s: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
+) -> npt.NDArray[np.int64] | None:
     """One more cluster: seeded by the print least like its own centroid, joined by the prints
-    more like that seed than like their own centroid (never emptying a cluster)."""
-    centroids = _centroids(unit, weights_s, labels)
-    own = np.sum(unit * centroids[labels], axis=1)  # (n,) cosine to own centroid
+    more like that seed than like their own centroid (never emptying a cluster); ``None``
+    when every cluster holds a single print."""
     sizes = np.bincount(labels)
     movable = sizes[labels] > 1  # a print alone in its cluster stays
+    if not movable.any():
+        return None
+    centroids = _centroids(unit, weights_s, labels)
+    own = np.sum(unit * centroids[labels], axis=1)  # (n,) cosine to own centroid
     seed = int(np.argmin(np.where(movable, own, np.inf)))
     moving = movable & (unit @ unit[seed] > own)
     moving[seed] = True
