@@ -13,9 +13,10 @@ from media import LINES, VOICES, conversation, resample, silence, speech_samples
 from saywho import Pipeline, PipelineConfig, RecognizeConfig, models
 from saywho.audio import decode
 from saywho.cli import main
-from saywho.config import EMBEDDING_MODEL, DiarizeConfig
+from saywho.config import EMBEDDING_MODEL, SEGMENTATION_MODEL, DiarizeConfig
 from saywho.diarize.diarizer import Diarizer
 from saywho.diarize.embed import Embedder
+from saywho.diarize.segment import Segmenter
 from saywho.errors import ConfigError
 from saywho.types import Audio, Diarization, Span
 
@@ -190,3 +191,20 @@ def test_clips_embedded_side_by_side_give_the_same_prints(tmp_path: Path) -> Non
     np.testing.assert_allclose(side_by_side, one_at_a_time, atol=1e-5)
     # Each clip kept its own print: neighbours differ.
     assert not np.allclose(side_by_side[0], side_by_side[1], atol=1e-3)
+
+
+def test_windows_segmented_side_by_side_give_the_same_activity(tmp_path: Path) -> None:
+    samples, _ = conversation(tmp_path, (0, 1, 0, 1), pause_s=0.3)
+    audio = Audio(np.tile(samples, 3), 16_000)  # long enough for several batches of windows
+    path = models.model_file(SEGMENTATION_MODEL)
+    reported: list[float] = []
+    one_at_a_time = Segmenter(path, threads=1).local_activity(audio, 2.5)
+    side_by_side = Segmenter(path, threads=2).local_activity(audio, 2.5, reported.append)
+    assert side_by_side.activity.shape[0] > 8  # more windows than two batches
+    np.testing.assert_array_equal(side_by_side.window_start, one_at_a_time.window_start)
+    np.testing.assert_allclose(side_by_side.activity, one_at_a_time.activity)
+    np.testing.assert_allclose(side_by_side.count, one_at_a_time.count, atol=1e-5)
+    assert side_by_side.activity.any()
+    # Progress comes in order and ends at the end of the recording.
+    assert reported == sorted(reported)
+    assert reported[-1] == pytest.approx(audio.duration_s)

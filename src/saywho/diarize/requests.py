@@ -8,6 +8,7 @@ shorter ones (a "yes", an "mm-hm") are only matched to clusters that already exi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +85,18 @@ def frames_to_samples(
 ) -> npt.NDArray[np.bool_]:
     """Expand a frame mask to a sample mask of ``n_samples``: frame ``j`` owns the
     ``step_samples`` samples centred on ``offset_samples + j * step_samples``."""
-    sample_frame = (np.arange(n_samples) - (offset_samples - step_samples // 2)) // step_samples
-    sample_frame = np.clip(sample_frame, 0, frames.shape[0] - 1)  # (n_samples,)
-    mask: npt.NDArray[np.bool_] = frames[sample_frame]
+    mask: npt.NDArray[np.bool_] = frames[
+        _sample_frames(step_samples, offset_samples, n_samples, frames.shape[0])
+    ]
     return mask
+
+
+@functools.lru_cache(maxsize=8)
+def _sample_frames(
+    step_samples: int, offset_samples: int, n_samples: int, n_frames: int
+) -> npt.NDArray[np.intp]:
+    """The frame that owns each of ``n_samples`` samples (read-only: it is shared)."""
+    sample_frame = (np.arange(n_samples) - (offset_samples - step_samples // 2)) // step_samples
+    owner: npt.NDArray[np.intp] = np.clip(sample_frame, 0, n_frames - 1).astype(np.intp)
+    owner.flags.writeable = False
+    return owner
