@@ -11,7 +11,7 @@ import onnxruntime
 from saywho.device import Resolved, onnx_providers
 from saywho.errors import ModelError
 
-__all__ = ["load_session"]
+__all__ = ["load_session", "side_by_side"]
 
 
 def load_session(
@@ -45,3 +45,14 @@ def load_session(
         )
     except Exception as error:  # onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load the model {path.name}: {error}") from error
+
+
+def side_by_side(threads: int, device: Resolved) -> tuple[int, int]:
+    """How to run small model calls on ``threads`` CPU threads (0: all cores): as
+    ``(workers, session_threads)``. On the CPU, one call per core at a time, each call on a
+    single thread (a call too small to share well between cores goes faster that way); on
+    the GPU, one call at a time with all the threads.
+    """
+    if device == "cpu":
+        return threads or os.cpu_count() or 1, 1
+    return 1, threads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho.device import Resolved
-from saywho.onnxrt import load_session
+from saywho.onnxrt import load_session, side_by_side
 from saywho.types import SAMPLE_RATE
 
 __all__ = ["EMBEDDING_DIM", "Embedder", "fbank"]
@@ -53,12 +52,7 @@ class Embedder:
     def __init__(
         self, path: Path, threads: int, device: Resolved = "cpu", *, spinning: bool = True
     ) -> None:
-        if device == "cpu":
-            self._workers = threads or os.cpu_count() or 1
-            session_threads = 1
-        else:
-            self._workers = 1
-            session_threads = threads
+        self._workers, session_threads = side_by_side(threads, device)
         self._session = load_session(path, session_threads, device=device, spinning=spinning)
         self._input = self._session.get_inputs()[0].name
 

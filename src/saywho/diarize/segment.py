@@ -8,7 +8,6 @@ Windows start on multiples of the frame step, so every window's frames fall on o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy.typing as npt
 from saywho.device import Resolved
 from saywho.diarize.powerset import expected_count, to_multilabel
 from saywho.diarize.reconstruct import FrameGrid
-from saywho.onnxrt import load_session
+from saywho.onnxrt import load_session, side_by_side
 from saywho.types import SAMPLE_RATE, Audio
 
 __all__ = ["FRAME_STEP_SAMPLES", "LocalActivity", "Segmenter", "frames_clip", "window_starts"]
@@ -67,12 +66,7 @@ class Segmenter:
     def __init__(
         self, path: Path, threads: int, device: Resolved = "cpu", *, spinning: bool = True
     ) -> None:
-        if device == "cpu":
-            self._workers = threads or os.cpu_count() or 1
-            session_threads = 1
-        else:
-            self._workers = 1
-            session_threads = threads
+        self._workers, session_threads = side_by_side(threads, device)
         self._session = load_session(path, session_threads, device=device, spinning=spinning)
         self._input = self._session.get_inputs()[0].name
 
