@@ -1,17 +1,23 @@
-"""Loading our ONNX speaker models with onnxruntime, with errors a user can act on."""
+"""Loading our ONNX speaker models with onnxruntime, with errors a user can act on, and
+running many small calls of them side by side."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import onnxruntime
 
 from saywho.device import Resolved, onnx_providers
 from saywho.errors import ModelError
 
-__all__ = ["load_session", "side_by_side"]
+__all__ = ["in_order", "load_session", "side_by_side"]
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def load_session(
@@ -56,3 +62,16 @@ def side_by_side(threads: int, device: Resolved) -> tuple[int, int]:
     if device == "cpu":
         return threads or os.cpu_count() or 1, 1
     return 1, threads
+
+
+def in_order(
+    call: Callable[[Item], Result], items: Iterable[Item], workers: int, name: str
+) -> Iterator[Result]:
+    """``call`` on each item, ``workers`` at a time on threads called ``name``; the results
+    come in the order of ``items``. If the caller stops early (an error, Ctrl-C), the calls
+    not yet started are cancelled."""
+    if workers <= 1:
+        yield from map(call, items)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+        yield from pool.map(call, items)  # closing map's iterator cancels the calls left

@@ -159,13 +159,14 @@ class Diarizer:
         on_progress: Callable[[float], None],
     ) -> npt.NDArray[np.float32]:
         """A voice print per request, shape (n, 192); reports the share done."""
-        parts = []
-        for first in range(0, len(requests), _EMBED_BATCH):
-            batch = requests[first : first + _EMBED_BATCH]
-            on_progress(first / len(requests))
-            parts.append(self._embedder.embed([_clip(audio, local, r) for r in batch]))
+        on_progress(0.0)
+        prints = self._embedder.embed_each(
+            len(requests),
+            lambda index: _clip(audio, local, requests[index]),
+            lambda done: _every(done, _EMBED_BATCH, len(requests), on_progress),
+        )
         on_progress(1.0)
-        return np.concatenate(parts)
+        return prints
 
     def _cluster_and_reconstruct(
         self,
@@ -301,6 +302,12 @@ def _clip(audio: Audio, local: LocalActivity, request: EmbeddingRequest) -> npt.
     )
     clip: npt.NDArray[np.float32] = window[mask]
     return clip
+
+
+def _every(done: int, step: int, total: int, on_progress: Callable[[float], None]) -> None:
+    """Report the share ``done / total`` every ``step`` items."""
+    if done % step == 0:
+        on_progress(done / total)
 
 
 def _by_first_appearance(active: npt.NDArray[np.bool_]) -> list[int]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import kaldi_native_fbank as knf
@@ -11,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from saywho.device import Resolved
-from saywho.onnxrt import load_session, side_by_side
+from saywho.onnxrt import in_order, load_session, side_by_side
 from saywho.types import SAMPLE_RATE
 
 __all__ = ["EMBEDDING_DIM", "Embedder", "fbank"]
@@ -58,21 +57,36 @@ class Embedder:
 
     def embed(self, clips: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
         """Embed each clip (16 kHz float32, at least 0.1 s); returns (len(clips), 192)."""
-        for clip in clips:
-            if clip.shape[0] < MIN_SAMPLES:
-                raise ValueError(f"a clip of {clip.shape[0]} samples is too short to embed")
-        result = np.zeros((len(clips), EMBEDDING_DIM), dtype=np.float32)
-        workers = min(self._workers, len(clips))
-        if workers <= 1:
-            for index, clip in enumerate(clips):
-                result[index] = self._one(clip)
-            return result
-        with ThreadPoolExecutor(workers, thread_name_prefix="saywho-embed") as pool:
-            for index, print_ in enumerate(pool.map(self._one, clips)):
-                result[index] = print_
+        return self.embed_each(len(clips), clips.__getitem__)
+
+    def embed_each(
+        self,
+        count: int,
+        clip: Callable[[int], npt.NDArray[np.float32]],
+        on_done: Callable[[int], None] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Embed ``clip(i)`` for ``i`` in ``range(count)``; returns (count, 192).
+
+        Each clip is made by the worker that embeds it, when a core is free for it, so only
+        a few clips are in memory at once and no core waits for a batch's slowest clip.
+        ``on_done(k)`` is told, in order, that the first ``k`` prints are ready.
+        """
+        result = np.zeros((count, EMBEDDING_DIM), dtype=np.float32)
+        prints = in_order(
+            lambda index: self._one(clip(index)),
+            range(count),
+            min(self._workers, count),
+            "saywho-embed",
+        )
+        for index, print_ in enumerate(prints):
+            result[index] = print_
+            if on_done is not None:
+                on_done(index + 1)
         return result
 
     def _one(self, clip: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """The voice print of one clip, shape (192,)."""
+        if clip.shape[0] < MIN_SAMPLES:
+            raise ValueError(f"a clip of {clip.shape[0]} samples is too short to embed")
         (embedding,) = self._session.run(None, {self._input: fbank(clip)[None]})
         return np.asarray(embedding, dtype=np.float32).reshape(-1)

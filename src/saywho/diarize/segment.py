@@ -9,7 +9,6 @@ Windows start on multiples of the frame step, so every window's frames fall on o
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy.typing as npt
 from saywho.device import Resolved
 from saywho.diarize.powerset import expected_count, to_multilabel
 from saywho.diarize.reconstruct import FrameGrid
-from saywho.onnxrt import load_session, side_by_side
+from saywho.onnxrt import in_order, load_session, side_by_side
 from saywho.types import SAMPLE_RATE, Audio
 
 __all__ = ["FRAME_STEP_SAMPLES", "LocalActivity", "Segmenter", "frames_clip", "window_starts"]
@@ -89,15 +88,14 @@ class Segmenter:
             (log_probabilities,) = self._session.run(None, {self._input: chunks[:, None, :]})
             return np.asarray(log_probabilities, dtype=np.float32)  # (batch, frames, classes)
 
-        workers = min(self._workers, len(firsts))
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="saywho-segment") as pool:
-            for first, log_probabilities in zip(firsts, pool.map(run, firsts), strict=True):
-                last = first + log_probabilities.shape[0]
-                activity[first:last] = to_multilabel(log_probabilities)
-                count[first:last] = expected_count(log_probabilities)
-                if on_progress is not None:
-                    end = int(starts[last - 1]) * FRAME_STEP_SAMPLES + WINDOW_SAMPLES
-                    on_progress(min(audio.duration_s, end / SAMPLE_RATE))
+        answers = in_order(run, firsts, min(self._workers, len(firsts)), "saywho-segment")
+        for first, log_probabilities in zip(firsts, answers, strict=True):
+            last = first + log_probabilities.shape[0]
+            activity[first:last] = to_multilabel(log_probabilities)
+            count[first:last] = expected_count(log_probabilities)
+            if on_progress is not None:
+                end = int(starts[last - 1]) * FRAME_STEP_SAMPLES + WINDOW_SAMPLES
+                on_progress(min(audio.duration_s, end / SAMPLE_RATE))
         # Frames centred past the last sample only saw the last window's zero padding.
         centre = RECEPTIVE_FIELD_SAMPLES // 2
         heard = max(0, (audio.samples.shape[0] - centre) // FRAME_STEP_SAMPLES + 1)
