@@ -27,7 +27,7 @@ WINDOW_SAMPLES = 160_000
 FRAME_STEP_SAMPLES = 270
 RECEPTIVE_FIELD_SAMPLES = 991
 FRAMES_PER_WINDOW = 589
-_BATCH = 4  # windows per session call: as fast as 16, and a quarter of the memory
+_IN_FLIGHT = 4  # windows being run at once: as fast as 16, and a quarter of the memory
 
 GRID = FrameGrid(
     step_s=FRAME_STEP_SAMPLES / SAMPLE_RATE, offset_s=RECEPTIVE_FIELD_SAMPLES / 2 / SAMPLE_RATE
@@ -80,15 +80,17 @@ class Segmenter:
         starts = window_starts(audio.samples.shape[0], step_frames)
         activity = np.zeros((starts.shape[0], FRAMES_PER_WINDOW, 3), dtype=np.float32)
         count = np.zeros((starts.shape[0], FRAMES_PER_WINDOW), dtype=np.float32)
-        firsts = range(0, starts.shape[0], _BATCH)
+        workers = min(self._workers, starts.shape[0])
+        size = max(1, _IN_FLIGHT // workers)  # windows per call
+        firsts = range(0, starts.shape[0], size)
 
         def run(first: int) -> npt.NDArray[np.float32]:
-            batch = starts[first : first + _BATCH]
+            batch = starts[first : first + size]
             chunks = np.stack([_window(audio.samples, int(s) * FRAME_STEP_SAMPLES) for s in batch])
             (log_probabilities,) = self._session.run(None, {self._input: chunks[:, None, :]})
             return np.asarray(log_probabilities, dtype=np.float32)  # (batch, frames, classes)
 
-        answers = in_order(run, firsts, min(self._workers, len(firsts)), "saywho-segment")
+        answers = in_order(run, firsts, workers, "saywho-segment")
         for first, log_probabilities in zip(firsts, answers, strict=True):
             last = first + log_probabilities.shape[0]
             activity[first:last] = to_multilabel(log_probabilities)
