@@ -57,9 +57,9 @@ def window_starts(n_samples: int, step_frames: int) -> npt.NDArray[np.int64]:
 class Segmenter:
     """segmentation-3.0 with onnxruntime.
 
-    On the CPU, ``threads`` batches of windows run at once, each on one core: the network
-    shares a batch poorly between cores (on 2 cores, 15.6 ms a window two batches at a
-    time, 19.0 ms one batch at a time on both). The answers are the same.
+    On the CPU, ``threads`` calls (each a few windows) run at once, each on one core: the
+    network shares a call poorly between cores (on 2 cores, 15.2-15.6 ms a window two calls
+    at a time, 19.0 ms one call of four at a time on both). The answers are the same.
     """
 
     def __init__(
