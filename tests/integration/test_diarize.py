@@ -208,3 +208,12 @@ def test_windows_segmented_side_by_side_give_the_same_activity(tmp_path: Path) -
     # Progress comes in order and ends at the end of the recording.
     assert reported == sorted(reported)
     assert reported[-1] == pytest.approx(audio.duration_s)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_clip_too_short_to_embed_is_refused(tmp_path: Path, threads: int) -> None:
+    samples = speech_samples(LINES[0], tmp_path, voice=VOICES[0])
+    clips = [samples[:24_000], samples[:800], samples[:24_000]]  # 1.5 s, 0.05 s, 1.5 s
+    embedder = Embedder(models.model_file(EMBEDDING_MODEL), threads=threads)
+    with pytest.raises(ValueError, match="800 samples is too short"):
+        embedder.embed(clips)
