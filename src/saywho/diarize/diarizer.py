@@ -51,7 +51,7 @@ MAX_EMBEDDING_S = 4.0
 RECHECK_MAX_S = 2.0
 SPLIT_RUN_MAX_S = 1.5  # each run is embedded from its middle 1.5 s, to bound the cost
 SPLIT_TOLERANCE_S = 0.25  # runs of two windows this close at both ends share one print
-_EMBED_BATCH = 16  # requests between progress reports
+_PROGRESS_EVERY = 16  # prints between progress reports
 
 
 def diarization_models() -> tuple[ModelInfo, ...]:
@@ -163,7 +163,7 @@ class Diarizer:
         prints = self._embedder.embed_each(
             len(requests),
             lambda index: _clip(audio, local, requests[index]),
-            lambda done: _every(done, _EMBED_BATCH, len(requests), on_progress),
+            lambda done: _every(done, _PROGRESS_EVERY, len(requests), on_progress),
         )
         on_progress(1.0)
         return prints
